@@ -1,0 +1,23 @@
+# ICI discontinuation in MSI-H/dMMR metastatic colorectal cancer.
+# Chain: validation -> cohort -> endpoints -> survival -> continuation -> biomarkers -> report.
+# Run: snakemake --cores 4   (see README.md)
+
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/validation.smk"
+include: "workflow/rules/cohort.smk"
+include: "workflow/rules/endpoints.smk"
+include: "workflow/rules/report.smk"
+
+
+rule all:
+    input:
+        all_targets(),
+    default_target: True

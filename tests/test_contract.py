@@ -1,0 +1,232 @@
+"""Data contract: reading CSV/TSV/Parquet and a clear message for every kind of bad input."""
+
+import pandas as pd
+import pytest
+
+import minicohort
+from icistop.issues import DataError
+from icistop.validation import validate_directory
+
+
+def errors_text(directory) -> str:
+    tables, issues, summary = validate_directory(directory)
+    assert summary["status"] == "failed"
+    files = {name: info["file"] for name, info in summary["tables"].items()}
+    from icistop.issues import Issue
+
+    errs = [Issue(r.severity, r.table, None if pd.isna(r.row) else int(r.row), r.column, r.value, r.message)
+            for r in issues.itertuples() if r.severity == "error"]
+    return str(DataError(errs, files=files))
+
+
+@pytest.mark.parametrize("fmt", ["csv", "tsv", "parquet"])
+def test_reads_every_format(tmp_path, fmt):
+    minicohort.write(tmp_path, fmt)
+    tables, issues, summary = validate_directory(tmp_path)
+    assert summary["status"] == "passed", issues
+    assert len(tables["patients"]) == 8 and len(tables["treatments"]) == 8
+    assert pd.api.types.is_datetime64_any_dtype(tables["treatments"]["start_date"])
+    assert tables["patients"].set_index("patient_id").loc["P8", "tmb"] != tables["patients"].set_index("patient_id").loc["P8", "tmb"]  # NaN
+    assert summary["tables"]["patients"]["file"] == f"patients.{fmt}"
+    assert len(summary["tables"]["patients"]["sha256"]) == 64
+
+
+def test_extra_columns_kept_and_ignored(tmp_path):
+    p = minicohort.patients().assign(hospital_note="x")
+    minicohort.write(tmp_path, overrides={"patients": p})
+    tables, _, summary = validate_directory(tmp_path)
+    assert summary["status"] == "passed"
+    assert "hospital_note" in tables["patients"].columns
+
+
+def test_optional_ctdna_may_be_absent(tmp_path):
+    minicohort.write(tmp_path, overrides={"ctdna": None})
+    tables, _, summary = validate_directory(tmp_path)
+    assert summary["status"] == "passed" and "ctdna" not in tables
+
+
+def _bad(tmp_path, table, frame):
+    minicohort.write(tmp_path, overrides={table: frame})
+    return errors_text(tmp_path)
+
+
+def test_missing_table(tmp_path):
+    minicohort.write(tmp_path, overrides={"assessments": None})
+    text = errors_text(tmp_path)
+    assert "assessments: required table is missing" in text
+    assert "expected one of assessments.csv, assessments.tsv, assessments.txt, assessments.parquet" in text
+
+
+def test_missing_column(tmp_path):
+    text = _bad(tmp_path, "patients", minicohort.patients().drop(columns=["sex"]))
+    assert "patients.csv, column 'sex': required column 'sex' is missing" in text
+
+
+def test_empty_file(tmp_path):
+    minicohort.write(tmp_path)
+    (tmp_path / "treatments.csv").write_text("")
+    assert "treatments.csv: file treatments.csv is empty" in errors_text(tmp_path)
+
+
+def test_header_only_file(tmp_path):
+    minicohort.write(tmp_path)
+    (tmp_path / "assessments.csv").write_text("patient_id,date,response\n")
+    assert "has a header but no data rows" in errors_text(tmp_path)
+
+
+def test_wrong_delimiter(tmp_path):
+    minicohort.write(tmp_path)
+    minicohort.patients().to_csv(tmp_path / "patients.csv", sep=";", index=False)
+    text = errors_text(tmp_path)
+    assert "patients.csv: file patients.csv looks semicolon-delimited, but .csv files must be comma-separated" in text
+
+
+def test_non_utf8_bytes(tmp_path):
+    minicohort.write(tmp_path)
+    path = tmp_path / "patients.csv"
+    lines = path.read_bytes().split(b"\n")
+    lines[3] = lines[3].replace(b"female", b"f\xe9male")
+    path.write_bytes(b"\n".join(lines))
+    text = errors_text(tmp_path)
+    assert "not valid UTF-8: byte 0xe9 on line 4" in text
+    assert "patients.csv, row 3" in text
+
+
+def test_impossible_date(tmp_path):
+    p = minicohort.patients()
+    p.loc[1, "death_date"] = "2023-02-30"
+    text = _bad(tmp_path, "patients", p)
+    assert ("patients.csv, row 2, column 'death_date': '2023-02-30' is not a valid date; "
+            "expected an existing calendar date written YYYY-MM-DD (ISO-8601)") in text
+
+
+def test_unparseable_date(tmp_path):
+    t = minicohort.treatments()
+    t.loc[0, "start_date"] = "01/02/2020"
+    assert "treatments.csv, row 1, column 'start_date': '01/02/2020' is not a valid date" in _bad(tmp_path, "treatments", t)
+
+
+def test_stop_before_start(tmp_path):
+    t = minicohort.treatments()
+    t.loc[1, "stop_date"] = "2020-01-01"
+    text = _bad(tmp_path, "treatments", t)
+    assert "treatments.csv, row 2, column 'stop_date': stop_date 2020-01-01 is before start_date 2020-02-01" in text
+
+
+def test_death_before_ici_start(tmp_path):
+    p = minicohort.patients()
+    p.loc[p.patient_id == "P2", ["death_date", "last_contact_date"]] = "2020-01-15"
+    text = _bad(tmp_path, "patients", p)
+    assert "treatments.csv, row 2, column 'start_date': death_date 2020-01-15 is before ICI start_date 2020-02-01" in text
+
+
+def test_duplicate_patient_id(tmp_path):
+    p = minicohort.patients()
+    p.loc[2, "patient_id"] = "P1"
+    text = _bad(tmp_path, "patients", p)
+    assert "patients.csv, row 3, column 'patient_id': duplicate patient_id 'P1' (first at row 1)" in text
+
+
+def test_unknown_category(tmp_path):
+    p = minicohort.patients()
+    p.loc[0, "sex"] = "F"
+    text = _bad(tmp_path, "patients", p)
+    assert "patients.csv, row 1, column 'sex': unknown value 'F'; allowed values: female, male, unknown" in text
+
+
+def test_empty_required_category_suggests_unknown(tmp_path):
+    p = minicohort.patients()
+    p.loc[0, "ras_status"] = ""
+    assert "column 'ras_status': value is empty; a value is required (use 'unknown')" in _bad(tmp_path, "patients", p)
+
+
+@pytest.mark.parametrize("table", ["treatments", "assessments", "ctdna"])
+def test_unknown_patient(tmp_path, table):
+    frame = getattr(minicohort, table)()
+    frame.loc[0, "patient_id"] = "PX"
+    text = _bad(tmp_path, table, frame)
+    assert f"{table}.csv, row 1, column 'patient_id': patient_id 'PX' is not in the patients table" in text
+
+
+@pytest.mark.parametrize("column,value", [("age_at_ici_start", "-5"), ("tmb", "-1.5")])
+def test_negative_numbers(tmp_path, column, value):
+    p = minicohort.patients()
+    p[column] = p[column].astype(object)
+    p.loc[0, column] = value
+    assert f"patients.csv, row 1, column '{column}': {value} is below the minimum 0" in _bad(tmp_path, "patients", p)
+
+
+def test_not_a_number(tmp_path):
+    p = minicohort.patients()
+    p["age_at_ici_start"] = p["age_at_ici_start"].astype(object)
+    p.loc[0, "age_at_ici_start"] = "sixty"
+    assert "column 'age_at_ici_start': 'sixty' is not a number" in _bad(tmp_path, "patients", p)
+
+
+def test_overlapping_courses(tmp_path):
+    t = minicohort.treatments()
+    t.loc[t.patient_id.eq("P8") & t.course.eq(2), "start_date"] = "2020-05-01"
+    text = _bad(tmp_path, "treatments", t)
+    assert ("treatments.csv, row 7, column 'start_date': course 1 (start 2019-06-01, stop 2020-06-01) "
+            "overlaps the next course, which starts 2020-05-01") in text
+
+
+def test_stop_reason_without_stop_date(tmp_path):
+    t = minicohort.treatments()
+    t.loc[0, "stop_date"] = ""
+    text = _bad(tmp_path, "treatments", t)
+    assert "stop_reason 'elective_response' is given but stop_date is empty" in text
+
+
+def test_stop_date_without_reason(tmp_path):
+    t = minicohort.treatments()
+    t.loc[0, "stop_reason"] = ""
+    assert "stop_date 2021-01-01 is given but stop_reason is empty" in _bad(tmp_path, "treatments", t)
+
+
+def test_stop_after_last_contact(tmp_path):
+    t = minicohort.treatments()
+    t.loc[0, "stop_date"] = "2023-01-01"
+    assert "stop_date 2023-01-01 is after the patient's last_contact_date 2022-06-01" in _bad(tmp_path, "treatments", t)
+
+
+def test_assessment_after_death(tmp_path):
+    a = pd.concat([minicohort.assessments(), pd.DataFrame([("P2", "2021-05-01", "SD")], columns=["patient_id", "date", "response"])])
+    assert "date 2021-05-01 is after the patient's death_date 2021-02-01" in _bad(tmp_path, "assessments", a)
+
+
+def test_assessment_after_last_contact_is_a_warning(tmp_path):
+    a = pd.concat([minicohort.assessments(), pd.DataFrame([("P5", "2021-10-01", "PR")], columns=["patient_id", "date", "response"])])
+    minicohort.write(tmp_path, overrides={"assessments": a})
+    _, issues, summary = validate_directory(tmp_path)
+    assert summary["status"] == "passed"
+    warn = issues[issues.severity == "warning"]
+    assert warn["message"].str.contains("after last_contact_date 2021-09-01; last follow-up taken as this date").any()
+
+
+def test_contact_after_death(tmp_path):
+    p = minicohort.patients()
+    p.loc[p.patient_id == "P2", "last_contact_date"] = "2021-03-01"
+    assert "last_contact_date 2021-03-01 is after death_date 2021-02-01" in _bad(tmp_path, "patients", p)
+
+
+def test_long_lists_are_capped(tmp_path):
+    p = pd.concat([minicohort.patients()] * 40, ignore_index=True)
+    p["patient_id"] = [f"Q{i}" for i in range(len(p))]
+    p["sex"] = "X"
+    text = _bad(tmp_path, "patients", p)
+    assert "... and" in text
+    _, issues, _ = validate_directory(tmp_path)
+    assert issues["message"].str.contains("220 more row\\(s\\) like the above").any()
+
+
+def test_every_schema_column_is_documented():
+    from pathlib import Path
+
+    from icistop.contract import TABLES, load_schema
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "data-contract.md").read_text()
+    for table in TABLES:
+        assert f"## `{table}`" in doc
+        for column in load_schema(table)["properties"]:
+            assert f"`{column}`" in doc, f"{table}.{column} missing from docs/data-contract.md"

@@ -1,0 +1,38 @@
+import datetime
+from pathlib import Path
+
+from snakemake.utils import validate
+
+# YAML reads an unquoted 2024-06-30 as a date; the schema expects the ISO string.
+if isinstance(config.get("data_cutoff"), datetime.date):
+    config["data_cutoff"] = config["data_cutoff"].isoformat()
+
+validate(config, schema="../schemas/config.schema.yaml")
+
+CONTRACT_TABLES = ["patients", "treatments", "assessments", "ctdna"]
+TABLE_EXTENSIONS = [".csv", ".tsv", ".txt", ".parquet"]
+SCHEMA_FILES = [f"workflow/schemas/{t}.schema.yaml" for t in CONTRACT_TABLES]
+
+
+def data_files(wildcards):
+    """Every contract table file present in data_dir (missing ones are reported by validate_data)."""
+    data_dir = Path(config["data_dir"])
+    return sorted(
+        str(data_dir / f"{table}{ext}")
+        for table in CONTRACT_TABLES
+        for ext in TABLE_EXTENSIONS
+        if (data_dir / f"{table}{ext}").is_file()
+    )
+
+
+def validated(table):
+    return f"results/validation/{table}.parquet"
+
+
+def all_targets():
+    return [
+        "results/validation/summary.json",
+        "results/cohort/attrition.tsv",
+        "results/endpoints/endpoints.parquet",
+        "results/report/report.html",
+    ]

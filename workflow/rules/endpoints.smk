@@ -1,0 +1,20 @@
+rule derive_endpoints:
+    input:
+        tables=expand("results/validation/{table}.parquet", table=CONTRACT_TABLES),
+        cohorts="results/cohort/cohorts.parquet",
+        cutoff="results/cohort/cutoff.json",
+    output:
+        endpoints="results/endpoints/endpoints.parquet",
+        assessments="results/endpoints/assessments.parquet",
+        ctdna="results/endpoints/ctdna.parquet",
+    params:
+        pfs_censor_at=config["endpoints"]["pfs_censor_at"],
+        time_on_ici_breaks=config["endpoints"]["time_on_ici_breaks"],
+    log:
+        "logs/derive_endpoints.log",
+    benchmark:
+        "benchmarks/runs/derive_endpoints.tsv"
+    conda:
+        "../envs/icistop.yaml"
+    script:
+        "../scripts/derive_endpoints.py"
