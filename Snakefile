@@ -12,6 +12,13 @@ configfile: "config/config.yaml"
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/validation.smk"
+
+
+if config.get("cbioportal"):
+
+    include: "workflow/rules/adapters.smk"
+
+
 include: "workflow/rules/cohort.smk"
 include: "workflow/rules/endpoints.smk"
 include: "workflow/rules/report.smk"

@@ -70,8 +70,16 @@ def test_empty_file(tmp_path):
 
 def test_header_only_file(tmp_path):
     minicohort.write(tmp_path)
+    (tmp_path / "treatments.csv").write_text("patient_id,course,regimen,line,start_date,stop_date,stop_reason\n")
+    assert "treatments.csv: file treatments.csv has a header but no data rows" in errors_text(tmp_path)
+
+
+def test_header_only_assessments_is_a_warning(tmp_path):
+    minicohort.write(tmp_path)
     (tmp_path / "assessments.csv").write_text("patient_id,date,response\n")
-    assert "has a header but no data rows" in errors_text(tmp_path)
+    tables, issues, summary = validate_directory(tmp_path)
+    assert summary["status"] == "passed" and len(tables["assessments"]) == 0
+    assert (issues["message"] == "file assessments.csv has a header but no data rows").any()
 
 
 def test_wrong_delimiter(tmp_path):

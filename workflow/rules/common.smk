@@ -15,8 +15,13 @@ SCHEMA_FILES = [f"workflow/schemas/{t}.schema.yaml" for t in CONTRACT_TABLES]
 
 
 def data_files(wildcards):
-    """Every contract table file present in data_dir (missing ones are reported by validate_data)."""
+    """Every contract table file present in data_dir (missing ones are reported by validate_data).
+
+    With a ``cbioportal`` section, the tables are made by rule import_cbioportal.
+    """
     data_dir = Path(config["data_dir"])
+    if config.get("cbioportal"):
+        return [str(data_dir / f"{t}.csv") for t in ["patients", "treatments", "assessments"]]
     return sorted(
         str(data_dir / f"{table}{ext}")
         for table in CONTRACT_TABLES

@@ -123,7 +123,9 @@ def read_raw_table(path: Path, table: str, schema: dict) -> tuple[pd.DataFrame |
                 ]
     frame.columns = [str(c).strip() for c in frame.columns]
     if frame.empty:
-        return None, [Issue("error", table, None, None, None, f"file {path.name} has a header but no data rows")]
+        if table in REQUIRED_TABLES[:2]:
+            return None, [Issue("error", table, None, None, None, f"file {path.name} has a header but no data rows")]
+        issues.append(Issue("warning", table, None, None, None, f"file {path.name} has a header but no data rows"))
     return frame, issues
 
 

@@ -37,14 +37,20 @@ def months(later: pd.Series, earlier: pd.Series) -> pd.Series:
     return (later - earlier).dt.days / DAYS_PER_MONTH
 
 
+def attach(frame: pd.DataFrame, values: pd.Series, name: str, how: str = "inner") -> pd.DataFrame:
+    """``frame`` with the per-patient ``values`` (indexed by patient_id) as column ``name``."""
+    right = values.rename(name).rename_axis("patient_id").reset_index()
+    return frame.merge(right, on="patient_id", how=how)
+
+
 def first_after(events: pd.DataFrame, origin: pd.Series, until: pd.Series | pd.Timestamp | None = None,
                 inclusive_origin: bool = False) -> pd.Series:
     """Earliest event date per patient strictly after ``origin`` (and on or before ``until``)."""
-    frame = events.join(origin.rename("_origin"), on="patient_id", how="inner")
+    frame = attach(events, origin, "_origin")
     mask = frame["date"] >= frame["_origin"] if inclusive_origin else frame["date"] > frame["_origin"]
     if until is not None:
         if isinstance(until, pd.Series):
-            frame = frame.join(until.rename("_until"), on="patient_id")
+            frame = attach(frame, until, "_until", how="left")
             mask &= frame["date"] <= frame["_until"]
         else:
             mask &= frame["date"] <= until
@@ -54,8 +60,8 @@ def first_after(events: pd.DataFrame, origin: pd.Series, until: pd.Series | pd.T
 def last_between(events: pd.DataFrame, start: pd.Series, end: pd.Series | pd.Timestamp,
                  include_start: bool = True) -> pd.Series:
     """Latest event date per patient in [start, end] (or (start, end])."""
-    frame = events.join(start.rename("_start"), on="patient_id", how="inner")
-    frame = frame.join(end.rename("_end"), on="patient_id") if isinstance(end, pd.Series) else frame.assign(_end=end)
+    frame = attach(events, start, "_start")
+    frame = attach(frame, end, "_end", how="left") if isinstance(end, pd.Series) else frame.assign(_end=end)
     low = frame["date"] >= frame["_start"] if include_start else frame["date"] > frame["_start"]
     frame = frame[low & (frame["date"] <= frame["_end"])]
     return frame.groupby("patient_id")["date"].max().reindex(start.index)
@@ -103,7 +109,7 @@ def os_from(origin: pd.Series, death: pd.Series, fu_end: pd.Series) -> pd.DataFr
 
 
 def best_response(assessments: pd.DataFrame, start: pd.Series, end: pd.Series) -> pd.Series:
-    frame = assessments.join(start.rename("_s"), on="patient_id", how="inner").join(end.rename("_e"), on="patient_id")
+    frame = attach(attach(assessments, start, "_s"), end, "_e", how="left")
     frame = frame[(frame["date"] > frame["_s"]) & (frame["date"] <= frame["_e"])]
     rank = frame["response"].map(RESPONSE_RANK)
     best = rank.groupby(frame["patient_id"]).max().reindex(start.index)
@@ -112,7 +118,7 @@ def best_response(assessments: pd.DataFrame, start: pd.Series, end: pd.Series) -
 
 
 def response_at(assessments: pd.DataFrame, start: pd.Series, when: pd.Series) -> pd.Series:
-    frame = assessments.join(start.rename("_s"), on="patient_id", how="inner").join(when.rename("_w"), on="patient_id")
+    frame = attach(attach(assessments, start, "_s"), when, "_w", how="left")
     frame = frame[(frame["date"] > frame["_s"]) & (frame["date"] <= frame["_w"])].sort_values(["patient_id", "date"])
     return frame.groupby("patient_id")["response"].last().reindex(start.index)
 

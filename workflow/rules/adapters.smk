@@ -1,0 +1,20 @@
+rule import_cbioportal:
+    input:
+        clinical=config["cbioportal"]["clinical_tsv"],
+    output:
+        tables=expand(
+            "{data_dir}/{table}.csv",
+            data_dir=config["data_dir"],
+            table=["patients", "treatments", "assessments"],
+        ),
+    params:
+        cancer_types=config["cbioportal"]["cancer_types"],
+        msi_proxy_tmb=config["cbioportal"]["msi_proxy_tmb"],
+        anchor_date=config["cbioportal"]["anchor_date"],
+        site_name=config["cbioportal"]["site_name"],
+    log:
+        "logs/import_cbioportal.log",
+    conda:
+        "../envs/icistop.yaml"
+    script:
+        "../scripts/import_cbioportal.py"
