@@ -12,6 +12,7 @@ COPIED = ["Snakefile", "workflow", "config", "resources"]
 
 
 def copy_workflow(dest: Path) -> Path:
+    dest.mkdir(parents=True, exist_ok=True)
     for name in COPIED:
         src = ROOT / name
         if src.is_dir():

@@ -9,7 +9,9 @@ outputs of every other rule.
 from __future__ import annotations
 
 import logging
+import os
 import sys
+import time
 import traceback
 
 from .issues import DataError
@@ -30,6 +32,7 @@ def run_step(snakemake, main, log_name: str | None = "log") -> None:
     log = logging.getLogger(snakemake.rule)
     try:
         main(snakemake)
+        _test_delay(snakemake.rule)
     except DataError as exc:
         log.error("%s", exc)
         sys.stderr.write(f"\nERROR in rule {snakemake.rule}: {exc}\n")
@@ -42,3 +45,12 @@ def run_step(snakemake, main, log_name: str | None = "log") -> None:
         if path:
             sys.stderr.write(f"(traceback in {path})\n")
         sys.exit(1)
+
+
+def _test_delay(rule: str) -> None:
+    """Test hook: sleep after the outputs are written when ICISTOP_TEST_DELAY_RULE names this rule.
+
+    Lets the robustness tests interrupt a job whose outputs are already on disk.
+    """
+    if os.environ.get("ICISTOP_TEST_DELAY_RULE") == rule:
+        time.sleep(float(os.environ.get("ICISTOP_TEST_DELAY", "30")))
