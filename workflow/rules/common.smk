@@ -39,5 +39,10 @@ def all_targets():
         "results/validation/summary.json",
         "results/cohort/attrition.tsv",
         "results/endpoints/endpoints.parquet",
+        "results/survival/km_landmarks.tsv",
+        "results/survival/cox.tsv",
+        "results/survival/rmst.tsv",
+        "results/survival/cif_landmarks.tsv",
+        "results/survival/hazard_by_interval.tsv",
         "results/report/report.html",
     ]

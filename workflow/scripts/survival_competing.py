@@ -1,0 +1,34 @@
+"""Snakemake entry point: competing risks after stopping (rule survival_competing)."""
+
+import sys
+
+sys.path.insert(0, snakemake.scriptdir)  # noqa: F821
+
+import pandas as pd  # noqa: E402
+
+from icistop.figure_utils import placeholder_figure  # noqa: E402
+from icistop.runner import run_step  # noqa: E402
+from icistop.survival_analysis import ENDPOINTS, competing_risks, endpoint_data, notes_frame  # noqa: E402
+from icistop.survplots import plot_cif, save_figure  # noqa: E402
+from icistop.tableio import write_tsv  # noqa: E402
+
+
+def main(smk):
+    p = smk.params
+    endpoints = pd.read_parquet(smk.input.endpoints)
+    tables, notes = competing_risks(endpoints, p.landmarks, p.groupings_after_stop, dict(p.reference_levels),
+                                    conf_level=p.conf_level)
+    for key in ("cif", "cif_landmarks", "cause_specific_cox"):
+        write_tsv(tables[key], getattr(smk.output, key))
+    write_tsv(notes_frame(notes), smk.output.notes)
+    data = endpoint_data(endpoints, ENDPOINTS["pfs_after_stop"])
+    if data.empty:
+        fig = placeholder_figure("Competing risks after stopping: no patients in the cohort")
+    else:
+        fig = plot_cif(data, "time", "cause", causes=[1, 2],
+                       cause_labels={1: "Progression", 2: "Death without progression"},
+                       xlabel="Months since stopping ICI", title="Cumulative incidence after stopping ICI")
+    save_figure(fig, f"{p.figure_dir}/cif_after_stop")
+
+
+run_step(snakemake, main)  # noqa: F821

@@ -1,0 +1,47 @@
+"""Snakemake entry point: Kaplan-Meier tables and figures (rule survival_km)."""
+
+import sys
+
+sys.path.insert(0, snakemake.scriptdir)  # noqa: F821
+
+import pandas as pd  # noqa: E402
+
+from icistop.figure_utils import placeholder_figure  # noqa: E402
+from icistop.runner import run_step  # noqa: E402
+from icistop.survival_analysis import ENDPOINTS, endpoint_data, finite_or_nan, km_analyses, notes_frame, usable_groups  # noqa: E402
+from icistop.survplots import plot_km, save_figure  # noqa: E402
+from icistop.tableio import write_tsv  # noqa: E402
+
+FIGURES = {  # figure name -> (endpoint, grouping)
+    "pfs_after_stop": ("pfs_after_stop", None),
+    "os_after_stop": ("os_after_stop", None),
+    "pfs_after_stop_by_stop_reason": ("pfs_after_stop", "stop_reason"),
+    "pfs_from_start": ("pfs_from_start", None),
+    "os_from_start": ("os_from_start", None),
+}
+
+
+def main(smk):
+    p = smk.params
+    endpoints = pd.read_parquet(smk.input.endpoints)
+    tables, notes = km_analyses(endpoints, p.landmarks, p.risk_table_times, p.groupings_after_stop,
+                                p.groupings_from_start, conf_level=p.conf_level)
+    for key in ("curves", "landmarks", "medians", "risktable", "followup"):
+        write_tsv(finite_or_nan(tables[key]), getattr(smk.output, key))
+    write_tsv(notes_frame(notes), smk.output.notes)
+    for name, (endpoint_name, grouping) in FIGURES.items():
+        endpoint = ENDPOINTS[endpoint_name]
+        data = endpoint_data(endpoints, endpoint)
+        if grouping and not data.empty:
+            data = usable_groups(data, grouping)
+        if data.empty:
+            fig = placeholder_figure(f"{endpoint.label}: no patients in the cohort")
+        else:
+            fig = plot_km(data, "time", "event", group=grouping, risk_times=p.risk_table_times,
+                          min_at_risk_frac=p.min_at_risk_frac, title=endpoint.label, xmax=max(p.risk_table_times),
+                          ylabel="Progression-free survival" if "pfs" in endpoint_name else "Overall survival",
+                          xlabel="Months since stopping ICI" if endpoint.origin == "stop" else "Months since ICI start")
+        save_figure(fig, f"{p.figure_dir}/km_{name}")
+
+
+run_step(snakemake, main)  # noqa: F821
