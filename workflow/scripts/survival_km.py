@@ -8,7 +8,7 @@ import pandas as pd  # noqa: E402
 
 from icistop.figure_utils import placeholder_figure  # noqa: E402
 from icistop.runner import run_step  # noqa: E402
-from icistop.survival_analysis import ENDPOINTS, endpoint_data, finite_or_nan, km_analyses, notes_frame, usable_groups  # noqa: E402
+from icistop.survival_analysis import ENDPOINTS, endpoint_data, finite_or_nan, km_analyses, notes_frame, unavailable_reason, usable_groups  # noqa: E402
 from icistop.survplots import plot_km, save_figure  # noqa: E402
 from icistop.tableio import write_tsv  # noqa: E402
 
@@ -35,7 +35,7 @@ def main(smk):
         if grouping and not data.empty:
             data = usable_groups(data, grouping)
         if data.empty:
-            fig = placeholder_figure(f"{endpoint.label}: no patients in the cohort")
+            fig = placeholder_figure(f"{endpoint.label}: {unavailable_reason(endpoints, endpoint) or 'no data'}")
         else:
             fig = plot_km(data, "time", "event", group=grouping, risk_times=p.risk_table_times,
                           min_at_risk_frac=p.min_at_risk_frac, title=endpoint.label, xmax=max(p.risk_table_times),

@@ -49,8 +49,22 @@ ENDPOINTS = {
 }
 
 
+def unavailable_reason(endpoints: pd.DataFrame, endpoint: Endpoint) -> str | None:
+    """Why an endpoint cannot be analysed at all (None when it can)."""
+    cohort = endpoints if endpoint.cohort == "in_treated" else endpoints[endpoints[endpoint.cohort].astype(bool)]
+    if cohort.empty:
+        return "no patients in the cohort: skipped"
+    if endpoint.name.startswith("pfs") and endpoints["last_assessment_time"].isna().all():
+        return "no tumour assessments in the data, so progression is unknown: PFS not estimable, skipped"
+    return None
+
+
 def endpoint_data(endpoints: pd.DataFrame, endpoint: Endpoint) -> pd.DataFrame:
-    """Rows of the endpoint's cohort with a time and event, as columns ``time``/``event`` (+ ``cause``)."""
+    """Rows of the endpoint's cohort with a time and event, as columns ``time``/``event`` (+ ``cause``);
+    empty when the endpoint is unavailable (:func:`unavailable_reason`)."""
+    if unavailable_reason(endpoints, endpoint):
+        return endpoints.iloc[0:0].assign(time=pd.Series(dtype=float), event=pd.Series(dtype=int),
+                                          cause=pd.Series(dtype=int))
     frame = endpoints if endpoint.cohort == "in_treated" else endpoints[endpoints[endpoint.cohort].astype(bool)]
     frame = frame[frame[endpoint.time].notna() & frame[endpoint.event].notna()].copy()
     frame["time"] = frame[endpoint.time].astype(float)
@@ -93,7 +107,7 @@ def km_analyses(endpoints: pd.DataFrame, landmarks, risk_times, after_stop: list
     for endpoint in ENDPOINTS.values():
         data = endpoint_data(endpoints, endpoint)
         if data.empty:
-            _note(notes, endpoint.name, "Kaplan-Meier", OVERALL, "no patients in the cohort: skipped")
+            _note(notes, endpoint.name, "Kaplan-Meier", OVERALL, unavailable_reason(endpoints, endpoint))
             continue
         for grouping in [None, *groupings_for(endpoint, after_stop, from_start)]:
             label = grouping or OVERALL
@@ -125,8 +139,11 @@ def compare_groups(endpoints: pd.DataFrame, after_stop: list[str], from_start: l
     notes: list[dict] = []
     for endpoint in ENDPOINTS.values():
         data = endpoint_data(endpoints, endpoint)
+        if data.empty:
+            _note(notes, endpoint.name, "group comparison", OVERALL, unavailable_reason(endpoints, endpoint))
+            continue
         for grouping in groupings_for(endpoint, after_stop, from_start):
-            sub = usable_groups(data, grouping) if not data.empty else data
+            sub = usable_groups(data, grouping)
             levels = sorted(sub[grouping].unique()) if not sub.empty else []
             if len(levels) < 2:
                 _note(notes, endpoint.name, "group comparison", grouping, f"fewer than 2 groups with data ({len(levels)}): skipped")
@@ -189,7 +206,7 @@ def rmst_analyses(endpoints: pd.DataFrame, taus, after_stop: list[str], from_sta
     for endpoint in ENDPOINTS.values():
         data = endpoint_data(endpoints, endpoint)
         if data.empty:
-            _note(notes, endpoint.name, "RMST", OVERALL, "no patients in the cohort: skipped")
+            _note(notes, endpoint.name, "RMST", OVERALL, unavailable_reason(endpoints, endpoint))
             continue
         for tau in taus:
             out["rmst"].append(_tag(rmst(data, "time", "event", tau, conf_level=conf_level), endpoint.name, OVERALL))
@@ -216,7 +233,7 @@ def competing_risks(endpoints: pd.DataFrame, landmarks, after_stop: list[str], r
     notes: list[dict] = []
     data = endpoint_data(endpoints, endpoint)
     if data.empty:
-        _note(notes, endpoint.name, "competing risks", OVERALL, "no patients in the cohort: skipped")
+        _note(notes, endpoint.name, "competing risks", OVERALL, unavailable_reason(endpoints, endpoint))
         return {k: pd.DataFrame() for k in out}, notes
     for grouping in [None, *after_stop]:
         label = grouping or OVERALL
@@ -254,7 +271,7 @@ def hazard_by_interval(endpoints: pd.DataFrame, breaks, groupings: list[str], co
     notes: list[dict] = []
     data = endpoint_data(endpoints, endpoint)
     if data.empty:
-        _note(notes, endpoint.name, "hazard by interval", OVERALL, "no patients in the cohort: skipped")
+        _note(notes, endpoint.name, "hazard by interval", OVERALL, unavailable_reason(endpoints, endpoint))
         return pd.DataFrame(), notes
     frames = [_tag(piecewise_hazard(data, "time", "event", breaks=breaks, conf_level=conf_level), endpoint.name, OVERALL)]
     for grouping in groupings:
