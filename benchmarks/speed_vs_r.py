@@ -1,0 +1,107 @@
+"""Speed of our survival engine against R `survival` on the same data (issue: scale benchmarks).
+
+Times Kaplan-Meier (km_table), Cox (Efron ties; own engine and lifelines) and the weighted
+counting-process Kaplan-Meier used by clone-censor-weighting, against R survfit / coxph, on
+simulated data of 10^4 and 10^5 subjects. Each timing is the median of ``--repeats`` runs; R is
+timed inside R (system.time of the call only, data already loaded), Python likewise.
+
+Usage: .venv/bin/python benchmarks/speed_vs_r.py [--sizes 10000 100000] [--repeats 5]
+Writes benchmarks/speed_vs_r.tsv.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "workflow" / "scripts"))
+
+from icistop.coxph import cox_fit  # noqa: E402
+from icistop.km import km_table  # noqa: E402
+
+R_CODE = r"""
+suppressPackageStartupMessages({library(survival); library(jsonlite)})
+a <- commandArgs(trailingOnly = TRUE)
+d <- read.csv(a[1]); w <- read.csv(a[2]); reps <- as.integer(a[3])
+med <- function(f) median(sapply(seq_len(reps), function(i) system.time(f())[["elapsed"]]))
+out <- list(
+  km = med(function() survfit(Surv(time, event) ~ 1, data = d, conf.type = "log-log")),
+  cox = med(function() coxph(Surv(time, event) ~ x1 + x2 + g, data = d, ties = "efron")),
+  weighted_cp_km = med(function() survfit(Surv(start, stop, event) ~ arm, data = w, weights = wt))
+)
+writeLines(toJSON(out, auto_unbox = TRUE, digits = NA), a[4])
+"""
+
+
+def simulate(n: int, seed: int = 1) -> tuple[pd.DataFrame, pd.DataFrame]:
+    rng = np.random.default_rng(seed)
+    x1, x2 = rng.normal(size=n), rng.binomial(1, 0.4, n)
+    g = rng.choice(["a", "b", "c"], n)
+    t = rng.exponential(24 * np.exp(-(0.3 * x1 + 0.5 * x2)))
+    c = rng.uniform(0, 60, n)
+    d = pd.DataFrame({"time": np.round(np.minimum(t, c), 2) + 0.01, "event": (t <= c).astype(int),
+                      "x1": x1, "x2": x2, "g": g})
+    start = rng.uniform(0, 5, n)
+    stop = start + rng.exponential(20, n) + 0.01
+    w = pd.DataFrame({"start": np.round(start, 2), "stop": np.round(stop, 2) + 0.02,
+                      "event": rng.binomial(1, 0.5, n), "arm": rng.choice(["A", "B"], n),
+                      "wt": rng.uniform(0.5, 3, n)})
+    return d, w
+
+
+def median_time(fn, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times))
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "speed_vs_r.tsv"))
+    args = ap.parse_args(argv)
+    rows = []
+    for n in args.sizes:
+        d, w = simulate(n)
+        py = {
+            "km": median_time(lambda: km_table(d, "time", "event"), args.repeats),
+            "cox": median_time(lambda: cox_fit(d, "time", "event", ["x1", "x2", "g"], categorical={"g": "a"},
+                                               engine="efron"), args.repeats),
+            "cox_lifelines": median_time(lambda: cox_fit(d, "time", "event", ["x1", "x2", "g"],
+                                                         categorical={"g": "a"}, engine="lifelines"), args.repeats),
+            "weighted_cp_km": median_time(lambda: km_table(w, "stop", "event", group="arm", entry="start",
+                                                           weights="wt"), args.repeats),
+        }
+        with tempfile.TemporaryDirectory() as tmp:
+            dp, wp, rp, op = (Path(tmp) / f for f in ("d.csv", "w.csv", "b.R", "o.json"))
+            d.to_csv(dp, index=False)
+            w.to_csv(wp, index=False)
+            rp.write_text(R_CODE)
+            subprocess.run(["Rscript", str(rp), str(dp), str(wp), str(args.repeats), str(op)], check=True)
+            r = json.loads(op.read_text())
+        for task, seconds in py.items():
+            r_task = "cox" if task == "cox_lifelines" else task
+            rows.append(dict(n=n, task=task, python_s=round(seconds, 4), r_s=round(r[r_task], 4),
+                             ratio_python_over_r=round(seconds / max(r[r_task], 1e-3), 2)))
+        print(pd.DataFrame(rows).tail(len(py)).to_string(index=False), flush=True)
+    frame = pd.DataFrame(rows)
+    frame["machine"] = f"{platform.machine()} {platform.processor() or ''} python {platform.python_version()}".strip()
+    frame.to_csv(args.out, sep="\t", index=False)
+
+
+if __name__ == "__main__":
+    main()
