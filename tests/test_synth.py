@@ -76,7 +76,7 @@ def test_committed_example_matches_generator(tmp_path):
     for t in TABLES:
         assert (tmp_path / f"{t}.csv").read_bytes() == (EXAMPLE / f"{t}.csv").read_bytes(), t
     truth = yaml.safe_load((EXAMPLE / "truth.yaml").read_text())
-    assert truth["seed"] == 20231127 and truth["data_cutoff"] == "2024-09-30"
+    assert truth["seed"] == 4 and truth["data_cutoff"] == "2024-09-30"
     assert truth["params"] == yaml.safe_load(yaml.safe_dump(synth._yaml_clean(asdict(synth.GeneratorParams()))))
     ct = truth["continuation_truth"]
     assert ct["difference_B_minus_A"] == {24: 0.0, 36: 0.0} and ct["hr_B_vs_A"] == 1.0

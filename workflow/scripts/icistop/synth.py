@@ -5,7 +5,7 @@
 generative truth; ``write_example`` writes them as CSV (ISO dates, empty cells for missing) plus
 ``truth.yaml``. Same parameters and seed -> byte-identical files. CLI::
 
-    PYTHONPATH=workflow/scripts python -m icistop.synth --out resources/example --seed 20231127
+    PYTHONPATH=workflow/scripts python -m icistop.synth --out resources/example --seed 4
 
 Generative model (time t in months since the start of the first ICI course; all steps vectorised)
 -------------------------------------------------------------------------------------------------
@@ -98,7 +98,7 @@ class GeneratorParams:
     lung metastases, ECOG and liver metastases (response class) as documented above."""
 
     n_patients: int = 800
-    seed: int = 20231127
+    seed: int = 4
     continuation_hr: float = 1.0       # hazard ratio of progression on ICI vs off ICI (1 = no effect)
     confounding: bool = True           # visit stop decisions depend on response so far and age
     # calendar
