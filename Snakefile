@@ -22,6 +22,7 @@ if config.get("cbioportal"):
 include: "workflow/rules/cohort.smk"
 include: "workflow/rules/endpoints.smk"
 include: "workflow/rules/survival.smk"
+include: "workflow/rules/biomarkers.smk"
 include: "workflow/rules/report.smk"
 
 

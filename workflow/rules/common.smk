@@ -34,6 +34,33 @@ def validated(table):
     return f"results/validation/{table}.parquet"
 
 
+# biomarkers (rules in biomarkers.smk)
+BIOMARKERS = config["biomarkers"]
+BIOMARKER_FIG_FORMATS = BIOMARKERS.get("plots", {}).get("formats", ["png", "svg"])
+
+
+def biomarker_figures(name, caption=None):
+    """One file per configured format; each shown in the Snakemake report when a caption is given."""
+    files = expand(
+        "results/biomarkers/figures/{name}.{fmt}", name=name, fmt=BIOMARKER_FIG_FORMATS
+    )
+    if caption is None:
+        return files
+    return [report(f, caption=caption, category="5. Biomarkers") for f in files]
+
+
+def biomarker_targets():
+    return [
+        "results/biomarkers/marker_inventory.tsv",
+        "results/biomarkers/horizon_fisher.tsv",
+        "results/biomarkers/cox_univariable.tsv",
+        "results/biomarkers/cif_summary.tsv",
+        "results/biomarkers/discrimination.tsv",
+        "results/biomarkers/rechallenge_pfs.tsv",
+        *biomarker_figures("forest"),
+    ]
+
+
 def all_targets():
     return [
         "results/validation/summary.json",
@@ -44,5 +71,6 @@ def all_targets():
         "results/survival/rmst.tsv",
         "results/survival/cif_landmarks.tsv",
         "results/survival/hazard_by_interval.tsv",
+        *biomarker_targets(),
         "results/report/report.html",
     ]

@@ -34,7 +34,6 @@ rule survival_km:
         groupings_after_stop=SURVIVAL_PARAMS["groupings_after_stop"],
         groupings_from_start=SURVIVAL_PARAMS["groupings_from_start"],
         min_at_risk_frac=SURVIVAL_PARAMS["min_at_risk_frac"],
-        figure_dir="results/figures/survival",
     log:
         "logs/survival_km.log",
     benchmark:
@@ -121,7 +120,6 @@ rule survival_competing:
         groupings_after_stop=SURVIVAL_PARAMS["groupings_after_stop"],
         reference_levels=SURVIVAL_PARAMS["reference_levels"],
         conf_level=SURVIVAL_PARAMS["conf_level"],
-        figure_dir="results/figures/survival",
     log:
         "logs/survival_competing.log",
     benchmark:
@@ -147,7 +145,6 @@ rule survival_hazard:
         breaks=SURVIVAL_PARAMS["hazard_breaks"],
         groupings=["stop_reason"],
         conf_level=SURVIVAL_PARAMS["conf_level"],
-        figure_dir="results/figures/survival",
     log:
         "logs/survival_hazard.log",
     benchmark:

@@ -4,6 +4,8 @@ import sys
 
 sys.path.insert(0, snakemake.scriptdir)  # noqa: F821
 
+from pathlib import Path  # noqa: E402
+
 import pandas as pd  # noqa: E402
 
 from icistop.figure_utils import placeholder_figure  # noqa: E402
@@ -15,6 +17,7 @@ from icistop.tableio import write_tsv  # noqa: E402
 
 def main(smk):
     p = smk.params
+    figure_dir = Path(smk.output.figures[0]).parent
     endpoints = pd.read_parquet(smk.input.endpoints)
     tables, notes = competing_risks(endpoints, p.landmarks, p.groupings_after_stop, dict(p.reference_levels),
                                     conf_level=p.conf_level)
@@ -28,7 +31,7 @@ def main(smk):
         fig = plot_cif(data, "time", "cause", causes=[1, 2],
                        cause_labels={1: "Progression", 2: "Death without progression"},
                        xlabel="Months since stopping ICI", title="Cumulative incidence after stopping ICI")
-    save_figure(fig, f"{p.figure_dir}/cif_after_stop")
+    save_figure(fig, f"{figure_dir}/cif_after_stop")
 
 
 run_step(snakemake, main)  # noqa: F821

@@ -4,6 +4,8 @@ import sys
 
 sys.path.insert(0, snakemake.scriptdir)  # noqa: F821
 
+from pathlib import Path  # noqa: E402
+
 import pandas as pd  # noqa: E402
 
 from icistop.figure_utils import placeholder_figure  # noqa: E402
@@ -15,6 +17,7 @@ from icistop.tableio import write_tsv  # noqa: E402
 
 def main(smk):
     p = smk.params
+    figure_dir = Path(smk.output.figures[0]).parent
     endpoints = pd.read_parquet(smk.input.endpoints)
     table, notes = hazard_by_interval(endpoints, p.breaks, list(p.groupings), conf_level=p.conf_level)
     write_tsv(table, smk.output.hazard)
@@ -25,7 +28,7 @@ def main(smk):
         overall = table[table["grouping"] == OVERALL].drop(columns=["endpoint", "grouping"])
         fig = plot_piecewise_hazard(overall, xlabel="Months since stopping ICI",
                                     title="Hazard of progression or death after stopping ICI")
-    save_figure(fig, f"{p.figure_dir}/hazard_after_stop")
+    save_figure(fig, f"{figure_dir}/hazard_after_stop")
 
 
 run_step(snakemake, main)  # noqa: F821

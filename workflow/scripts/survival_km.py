@@ -4,6 +4,8 @@ import sys
 
 sys.path.insert(0, snakemake.scriptdir)  # noqa: F821
 
+from pathlib import Path  # noqa: E402
+
 import pandas as pd  # noqa: E402
 
 from icistop.figure_utils import placeholder_figure  # noqa: E402
@@ -23,6 +25,7 @@ FIGURES = {  # figure name -> (endpoint, grouping)
 
 def main(smk):
     p = smk.params
+    figure_dir = Path(smk.output.figures[0]).parent
     endpoints = pd.read_parquet(smk.input.endpoints)
     tables, notes = km_analyses(endpoints, p.landmarks, p.risk_table_times, p.groupings_after_stop,
                                 p.groupings_from_start, conf_level=p.conf_level)
@@ -41,7 +44,7 @@ def main(smk):
                           min_at_risk_frac=p.min_at_risk_frac, title=endpoint.label, xmax=max(p.risk_table_times),
                           ylabel="Progression-free survival" if "pfs" in endpoint_name else "Overall survival",
                           xlabel="Months since stopping ICI" if endpoint.origin == "stop" else "Months since ICI start")
-        save_figure(fig, f"{p.figure_dir}/km_{name}")
+        save_figure(fig, f"{figure_dir}/km_{name}")
 
 
 run_step(snakemake, main)  # noqa: F821

@@ -1,0 +1,31 @@
+"""Snakemake entry point: univariable and multivariable Cox models, splines and cut-points (rule biomarker_cox)."""
+
+import sys
+
+sys.path.insert(0, snakemake.scriptdir)  # noqa: F821
+
+import logging  # noqa: E402
+
+import pandas as pd  # noqa: E402
+
+from icistop import biomarkers as bm  # noqa: E402
+from icistop.runner import run_step  # noqa: E402
+from icistop.tableio import write_tsv  # noqa: E402
+
+
+def main(smk):
+    logging.captureWarnings(True)
+    cfg = bm.params_config(smk.params)
+    data = pd.read_parquet(smk.input.data)
+    levels, markers = bm.univariable_cox(data, cfg)
+    write_tsv(levels, smk.output.univariable)
+    write_tsv(markers, smk.output.markers)
+    multi, _ = bm.multivariable_cox(data, cfg)
+    write_tsv(multi, smk.output.multivariable)
+    tests, curves = bm.spline_analysis(data, cfg)
+    write_tsv(tests, smk.output.spline_tests)
+    write_tsv(curves, smk.output.spline_curves)
+    write_tsv(bm.cutpoint_analysis(data, cfg), smk.output.cutpoints)
+
+
+run_step(snakemake, main)  # noqa: F821
