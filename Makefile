@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 CORES ?= 4
 
-.PHONY: run test test-slow test-all lint clean
+.PHONY: run test test-slow test-slurm test-all lint clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,7 +23,11 @@ test: $(VENV)/.installed
 test-slow: $(VENV)/.installed
 	$(BIN)/python -m pytest -m slow
 
-test-all: test test-slow
+test-slurm: $(VENV)/.installed
+	bash tests/slurm/start_cluster.sh
+	$(BIN)/python -m pytest -m slurm
+
+test-all: test test-slow test-slurm
 
 lint: $(VENV)/.installed
 	$(BIN)/snakemake --lint

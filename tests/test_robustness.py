@@ -54,9 +54,13 @@ def test_interrupted_run_leaves_no_half_written_outputs(tmp_path, sig):
     proc.wait(timeout=120)
     assert proc.returncode != 0
     if out.exists():  # Snakemake keeps them but marks them incomplete: they are never used as they are
-        dry = snakemake(work, *TARGETS, "--dry-run", "--cores", "1", "--config", "data_dir=mini", check=False)
+        dry = snakemake(work, *TARGETS, "--dry-run", "--workflow-profile", "none", "--cores", "1", "--config",
+                        "data_dir=mini", check=False)
         assert dry.returncode != 0 and "IncompleteFilesException" in dry.stdout + dry.stderr
         assert "results/endpoints/endpoints.parquet" in dry.stdout + dry.stderr
+        # the default profile (profiles/default) reruns them
+        dry = snakemake(work, *TARGETS, "--dry-run", "--cores", "1", "--config", "data_dir=mini")
+        assert "derive_endpoints" in dry.stdout and "IncompleteFilesException" not in dry.stdout + dry.stderr
     snakemake(work, *TARGETS, "--rerun-incomplete", "--cores", "1", "--config", "data_dir=mini")
     reference = prepared(tmp_path / "ref")
     snakemake(reference, *TARGETS, "--cores", "1", "--config", "data_dir=mini")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
-COPIED = ["Snakefile", "workflow", "config", "resources"]
+COPIED = ["Snakefile", "workflow", "config", "resources", "profiles"]
 
 
 def copy_workflow(dest: Path) -> Path:
