@@ -219,6 +219,8 @@ def test_profile_dry_run(profile, tmp_path):
     if profile == PROFILE and not _plugin_installed():
         pytest.skip("snakemake-executor-plugin-slurm not installed")
     work = copy_workflow(tmp_path)
-    proc, _ = _run(work, ["--profile", profile, "--dry-run", "--quiet", "rules"],
-                   env_extra={"SBATCH_ACCOUNT": ACCOUNT}, timeout=300)
-    assert "Using profile " + profile in proc.stderr + proc.stdout
+    # the default profile is picked up without --profile (it sits next to the Snakefile)
+    args = ["--dry-run", "--quiet", "rules"] if profile == "profiles/default" else ["--profile", profile, "--dry-run", "--quiet", "rules"]
+    proc, _ = _run(work, args, env_extra={"SBATCH_ACCOUNT": ACCOUNT}, timeout=300)
+    expected = "workflow specific profile profiles/default" if profile == "profiles/default" else "profile " + profile
+    assert expected in proc.stderr + proc.stdout
