@@ -50,3 +50,10 @@ def test_torn_line_is_skipped(tmp_path):
 def test_first_run_has_no_previous_values():
     table = rh.compare(None, {"x": 1})
     assert table["previous"].isna().all() and table["change"].isna().all()
+
+
+def test_counts_stay_integers():
+    table = rh.compare({"numbers": {"n": 3, "s": 0.5}}, {"n": 4, "s": 0.25})
+    rows = {r["quantity"]: r for r in table.to_dict("records")}
+    assert isinstance(rows["n"]["current"], int) and rows["n"]["change"] == 1
+    assert rows["s"]["change"] == -0.25

@@ -49,11 +49,18 @@ def test_changed_table_reruns_validation_and_downstream(run_dir):
 
 
 def test_changed_param_reruns_only_affected_rules(run_dir):
-    proc = snakemake(run_dir, "--cores", "2", "--dry-run", "--quiet", "rules",
-                     "--config", "endpoints={'pfs_censor_at': 'last_contact', 'time_on_ici_breaks': [12, 24]}")
+    (run_dir / "override.yaml").write_text("endpoints: {pfs_censor_at: last_contact, time_on_ici_breaks: [12, 24]}\n")
+    proc = snakemake(run_dir, "--cores", "2", "--dry-run", "--quiet", "rules", "--configfile", "override.yaml")
     out = proc.stdout + proc.stderr
-    assert "derive_endpoints" in out
+    assert "derive_endpoints" in out and "survival_km" in out and "report" in out
     assert "validate_data" not in out and "define_cohort" not in out
+    # a survival-only setting reruns only the survival rules that use it (and the report)
+    (run_dir / "override.yaml").write_text("survival: {rmst_tau: [12, 24]}\n")
+    proc = snakemake(run_dir, "--cores", "2", "--dry-run", "--quiet", "rules", "--configfile", "override.yaml")
+    out = proc.stdout + proc.stderr
+    assert "survival_rmst" in out
+    for rule in ("derive_endpoints", "survival_km", "survival_compare", "biomarker_cox"):
+        assert rule not in out, out
 
 
 def test_bad_input_gives_clear_error_without_traceback(tmp_path):

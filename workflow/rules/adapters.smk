@@ -7,14 +7,14 @@ rule import_cbioportal:
             data_dir=config["data_dir"],
             table=["patients", "treatments", "assessments"],
         ),
+    log:
+        "logs/import_cbioportal.log",
+    conda:
+        "../envs/icistop.yaml"
     params:
         cancer_types=config["cbioportal"]["cancer_types"],
         msi_proxy_tmb=config["cbioportal"]["msi_proxy_tmb"],
         anchor_date=config["cbioportal"]["anchor_date"],
         site_name=config["cbioportal"]["site_name"],
-    log:
-        "logs/import_cbioportal.log",
-    conda:
-        "../envs/icistop.yaml"
     script:
         "../scripts/import_cbioportal.py"

@@ -1,6 +1,7 @@
 # Question 3: patient and tumour features that predict recurrence after stopping ICI without
 # progression (stop cohort). Tables in results/biomarkers/, figures in results/biomarkers/figures/.
 
+
 rule biomarker_prepare:
     input:
         endpoints="results/endpoints/endpoints.parquet",

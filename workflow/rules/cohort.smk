@@ -9,14 +9,14 @@ rule define_cohort:
             category="2. Cohort",
         ),
         cutoff="results/cohort/cutoff.json",
-    params:
-        criteria=config["cohort"],
-        data_cutoff=config["data_cutoff"],
     log:
         "logs/define_cohort.log",
     benchmark:
         "benchmarks/runs/define_cohort.tsv"
     conda:
         "../envs/icistop.yaml"
+    params:
+        criteria=config["cohort"],
+        data_cutoff=config["data_cutoff"],
     script:
         "../scripts/define_cohort.py"

@@ -21,7 +21,10 @@ def data_files(wildcards):
     """
     data_dir = Path(config["data_dir"])
     if config.get("cbioportal"):
-        return [str(data_dir / f"{t}.csv") for t in ["patients", "treatments", "assessments"]]
+        return [
+            str(data_dir / f"{t}.csv")
+            for t in ["patients", "treatments", "assessments"]
+        ]
     return sorted(
         str(data_dir / f"{table}{ext}")
         for table in CONTRACT_TABLES

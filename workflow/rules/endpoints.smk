@@ -7,14 +7,14 @@ rule derive_endpoints:
         endpoints="results/endpoints/endpoints.parquet",
         assessments="results/endpoints/assessments.parquet",
         ctdna="results/endpoints/ctdna.parquet",
-    params:
-        pfs_censor_at=config["endpoints"]["pfs_censor_at"],
-        time_on_ici_breaks=config["endpoints"]["time_on_ici_breaks"],
     log:
         "logs/derive_endpoints.log",
     benchmark:
         "benchmarks/runs/derive_endpoints.tsv"
     conda:
         "../envs/icistop.yaml"
+    params:
+        pfs_censor_at=config["endpoints"]["pfs_censor_at"],
+        time_on_ici_breaks=config["endpoints"]["time_on_ici_breaks"],
     script:
         "../scripts/derive_endpoints.py"

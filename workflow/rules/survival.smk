@@ -23,10 +23,20 @@ rule survival_km:
         followup="results/survival/followup.tsv",
         notes="results/survival/km_notes.tsv",
         figures=report(
-            expand("results/figures/survival/km_{name}.{ext}", name=KM_FIGURES, ext=["png", "svg"]),
+            expand(
+                "results/figures/survival/km_{name}.{ext}",
+                name=KM_FIGURES,
+                ext=["png", "svg"],
+            ),
             caption="../report/survival_km.rst",
             category="3. Survival after stopping",
         ),
+    log:
+        "logs/survival_km.log",
+    benchmark:
+        "benchmarks/runs/survival_km.tsv"
+    conda:
+        "../envs/icistop.yaml"
     params:
         landmarks=SURVIVAL_PARAMS["landmarks"],
         risk_table_times=SURVIVAL_PARAMS["risk_table_times"],
@@ -34,12 +44,6 @@ rule survival_km:
         groupings_after_stop=SURVIVAL_PARAMS["groupings_after_stop"],
         groupings_from_start=SURVIVAL_PARAMS["groupings_from_start"],
         min_at_risk_frac=SURVIVAL_PARAMS["min_at_risk_frac"],
-    log:
-        "logs/survival_km.log",
-    benchmark:
-        "benchmarks/runs/survival_km.tsv"
-    conda:
-        "../envs/icistop.yaml"
     script:
         "../scripts/survival_km.py"
 
@@ -61,6 +65,12 @@ rule survival_compare:
         ph_test="results/survival/ph_test.tsv",
         timesplit="results/survival/cox_timesplit.tsv",
         notes="results/survival/compare_notes.tsv",
+    log:
+        "logs/survival_compare.log",
+    benchmark:
+        "benchmarks/runs/survival_compare.tsv"
+    conda:
+        "../envs/icistop.yaml"
     params:
         groupings_after_stop=SURVIVAL_PARAMS["groupings_after_stop"],
         groupings_from_start=SURVIVAL_PARAMS["groupings_from_start"],
@@ -69,12 +79,6 @@ rule survival_compare:
         ph_alpha=SURVIVAL_PARAMS["ph_alpha"],
         timesplit_cuts=SURVIVAL_PARAMS["timesplit_cuts"],
         conf_level=SURVIVAL_PARAMS["conf_level"],
-    log:
-        "logs/survival_compare.log",
-    benchmark:
-        "benchmarks/runs/survival_compare.tsv"
-    conda:
-        "../envs/icistop.yaml"
     script:
         "../scripts/survival_compare.py"
 
@@ -86,18 +90,18 @@ rule survival_rmst:
         rmst="results/survival/rmst.tsv",
         rmst_diff="results/survival/rmst_diff.tsv",
         notes="results/survival/rmst_notes.tsv",
-    params:
-        tau=SURVIVAL_PARAMS["rmst_tau"],
-        groupings_after_stop=SURVIVAL_PARAMS["groupings_after_stop"],
-        groupings_from_start=SURVIVAL_PARAMS["groupings_from_start"],
-        reference_levels=SURVIVAL_PARAMS["reference_levels"],
-        conf_level=SURVIVAL_PARAMS["conf_level"],
     log:
         "logs/survival_rmst.log",
     benchmark:
         "benchmarks/runs/survival_rmst.tsv"
     conda:
         "../envs/icistop.yaml"
+    params:
+        tau=SURVIVAL_PARAMS["rmst_tau"],
+        groupings_after_stop=SURVIVAL_PARAMS["groupings_after_stop"],
+        groupings_from_start=SURVIVAL_PARAMS["groupings_from_start"],
+        reference_levels=SURVIVAL_PARAMS["reference_levels"],
+        conf_level=SURVIVAL_PARAMS["conf_level"],
     script:
         "../scripts/survival_rmst.py"
 
@@ -114,18 +118,20 @@ rule survival_competing:
         ),
         cause_specific_cox="results/survival/cause_specific_cox.tsv",
         notes="results/survival/competing_notes.tsv",
-        figures=expand("results/figures/survival/cif_after_stop.{ext}", ext=["png", "svg"]),
-    params:
-        landmarks=SURVIVAL_PARAMS["landmarks"],
-        groupings_after_stop=SURVIVAL_PARAMS["groupings_after_stop"],
-        reference_levels=SURVIVAL_PARAMS["reference_levels"],
-        conf_level=SURVIVAL_PARAMS["conf_level"],
+        figures=expand(
+            "results/figures/survival/cif_after_stop.{ext}", ext=["png", "svg"]
+        ),
     log:
         "logs/survival_competing.log",
     benchmark:
         "benchmarks/runs/survival_competing.tsv"
     conda:
         "../envs/icistop.yaml"
+    params:
+        landmarks=SURVIVAL_PARAMS["landmarks"],
+        groupings_after_stop=SURVIVAL_PARAMS["groupings_after_stop"],
+        reference_levels=SURVIVAL_PARAMS["reference_levels"],
+        conf_level=SURVIVAL_PARAMS["conf_level"],
     script:
         "../scripts/survival_competing.py"
 
@@ -140,16 +146,18 @@ rule survival_hazard:
             category="3. Survival after stopping",
         ),
         notes="results/survival/hazard_notes.tsv",
-        figures=expand("results/figures/survival/hazard_after_stop.{ext}", ext=["png", "svg"]),
-    params:
-        breaks=SURVIVAL_PARAMS["hazard_breaks"],
-        groupings=["stop_reason"],
-        conf_level=SURVIVAL_PARAMS["conf_level"],
+        figures=expand(
+            "results/figures/survival/hazard_after_stop.{ext}", ext=["png", "svg"]
+        ),
     log:
         "logs/survival_hazard.log",
     benchmark:
         "benchmarks/runs/survival_hazard.tsv"
     conda:
         "../envs/icistop.yaml"
+    params:
+        breaks=SURVIVAL_PARAMS["hazard_breaks"],
+        groupings=["stop_reason"],
+        conf_level=SURVIVAL_PARAMS["conf_level"],
     script:
         "../scripts/survival_hazard.py"

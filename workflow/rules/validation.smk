@@ -10,8 +10,6 @@ rule validate_data:
         ),
         summary="results/validation/summary.json",
         tables=expand("results/validation/{table}.parquet", table=CONTRACT_TABLES),
-    params:
-        data_dir=config["data_dir"],
     log:
         log="logs/validate_data.log",
         issues="logs/validate_data.issues.tsv",
@@ -19,5 +17,7 @@ rule validate_data:
         "benchmarks/runs/validate_data.tsv"
     conda:
         "../envs/icistop.yaml"
+    params:
+        data_dir=config["data_dir"],
     script:
         "../scripts/validate_data.py"

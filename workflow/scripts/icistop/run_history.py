@@ -73,7 +73,7 @@ def compare(previous: dict | None, current: dict) -> pd.DataFrame:
         if isinstance(value, (int, float)) and isinstance(old, (int, float)):
             change = round(value - old, 4)
         rows.append(dict(quantity=key, previous=old, current=value, change=change))
-    return pd.DataFrame(rows, columns=HISTORY_COLUMNS)
+    return pd.DataFrame(rows, columns=HISTORY_COLUMNS, dtype=object)
 
 
 def append_run(path: str | Path, record: dict) -> None:
