@@ -335,7 +335,10 @@ def test_snakemake_biomarker_rules(tmp_path, endpoints):
             shutil.copytree(ROOT / "workflow" / sub, wf / sub, ignore=shutil.ignore_patterns("__pycache__"))
     (wf / "rules").mkdir()
     shutil.copy2(ROOT / "workflow/rules/biomarkers.smk", wf / "rules/biomarkers.smk")
-    (wf / "Snakefile").write_text('configfile: "config/config.yaml"\ninclude: "rules/biomarkers.smk"\n'
+    # the stage's helper functions live in common.smk (between its biomarker marker and all_targets)
+    common = (ROOT / "workflow/rules/common.smk").read_text()
+    helpers = common[common.index("# biomarkers (rules in biomarkers.smk)"):common.index("def all_targets")]
+    (wf / "Snakefile").write_text('configfile: "config/config.yaml"\n' + helpers + '\ninclude: "rules/biomarkers.smk"\n'
                                   "rule all:\n    input: biomarker_targets()\n")
     (tmp_path / "config").mkdir()
     cfg = yaml.safe_load(SNIPPET.read_text())

@@ -533,8 +533,11 @@ def univariable_cox(data: pd.DataFrame, cfg: dict) -> tuple[pd.DataFrame, pd.Dat
                                           .to_numpy(dtype=float), method)
         markers_df["fdr_method"] = method
         qmap = markers_df.set_index("marker")["q_marker"]
-        levels_df["q_marker"] = levels_df["marker"].map(qmap)
-        levels_df["p_marker"] = levels_df["marker"].map(markers_df.set_index("marker").get("p_marker"))
+        if "p_marker" not in markers_df:  # every marker skipped (e.g. an empty stop cohort)
+            markers_df["p_marker"] = np.nan
+        if not levels_df.empty:
+            levels_df["q_marker"] = levels_df["marker"].map(qmap)
+            levels_df["p_marker"] = levels_df["marker"].map(markers_df.set_index("marker")["p_marker"])
         markers_df["rank"] = markers_df["q_marker"].rank(method="first").astype("Int64")
     lcols = ["marker", "type", "level", "reference", "is_reference", "n_level", "events_level", "median_value",
              "q1_value", "q3_value", "coef", "se", "hr", "hr_ci_low", "hr_ci_high", "p_level", "p_marker", "q_marker",
@@ -830,7 +833,20 @@ def discrimination_analysis(data: pd.DataFrame, cfg: dict) -> tuple[pd.DataFrame
         return {"harrell_c": disc.harrell_c(df["time"], df["event"], lp)["c"],
                 f"auc_{t:g}": disc.auc_ipcw(df["time"], df["event"], lp, t)}
 
-    res = disc.bootstrap_optimism(frame, fit, evaluate, n_boot, seed)
+    def skipped(note):
+        row = {"metric": "", "n": len(frame), "events": int(frame["event"].sum()) if len(frame) else 0,
+               "horizon_months": t, "covariates": ",".join(covs), "status": "skipped", "note": note}
+        return pd.DataFrame([row]), pd.DataFrame()
+
+    if frame.empty or frame["event"].sum() == 0:
+        return skipped("no patients with events and complete covariates")
+    if not cols:
+        return skipped("no covariate varies in the complete cases")
+    try:
+        res = disc.bootstrap_optimism(frame, fit, evaluate, n_boot, seed)
+        model = fit(frame)
+    except (ValueError, np.linalg.LinAlgError) as exc:
+        return skipped(f"model not estimable on these data ({exc})")
     res["n"] = len(frame)
     res["events"] = int(frame["event"].sum())
     res["horizon_months"] = t
@@ -838,7 +854,6 @@ def discrimination_analysis(data: pd.DataFrame, cfg: dict) -> tuple[pd.DataFrame
     res["auc_estimator"] = "cumulative/dynamic IPCW (KM censoring weights; Uno 2007)"
     res["status"] = "ok"
     res["note"] = ""
-    model = fit(frame)
     lp = frame[cols].to_numpy(float) @ model.coef
     risk = disc.breslow_risk(lp, frame["time"], frame["event"], lp, t)
     cal = disc.calibration_groups(frame["time"], frame["event"], risk, t, n_groups, conf)

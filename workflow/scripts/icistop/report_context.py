@@ -103,7 +103,11 @@ def frame_from_cells(columns, rows) -> pd.DataFrame:
 
 
 def read_tsv(path) -> pd.DataFrame:
-    return pd.read_csv(path, sep="\t", na_values=["NA", ""], keep_default_na=False)
+    """A result table; a table with no rows and no columns (a skipped analysis) reads as empty."""
+    try:
+        return pd.read_csv(path, sep="\t", na_values=["NA", ""], keep_default_na=False)
+    except pd.errors.EmptyDataError:
+        return pd.DataFrame()
 
 
 def require_columns(frame: pd.DataFrame, columns, source) -> None:

@@ -24,6 +24,42 @@ from .piecewise import piecewise_hazard
 from .rmst import rmst, rmst_diff
 
 OVERALL = "overall"
+KEYS = ["endpoint", "grouping"]
+COX_COLUMNS = ["term", "coef", "se", "se_robust", "hr", "lower", "upper", "z", "p", "se_type"]
+# columns of each result table, so that a skipped analysis still writes a table with a header
+EMPTY_COLUMNS = {
+    "curves": KEYS + ["group", "time", "n_risk", "n_event", "n_censor", "surv", "se_surv", "se_log_surv",
+                      "lower", "upper", "variance", "conf_type", "conf_level"],
+    "landmarks": KEYS + ["group", "time", "n_risk", "n_event", "n_censor", "cum_events", "cum_censored", "surv",
+                         "se_surv", "lower", "upper", "beyond_followup", "n"],
+    "medians": KEYS + ["group", "n_max", "events", "median", "lower", "upper", "median_not_reached",
+                       "lower_not_reached", "upper_not_reached"],
+    "risktable": KEYS + ["group", "time", "n_risk", "cum_events", "cum_censored"],
+    "followup": KEYS + ["group", "n", "n_censored", "median", "median_lower", "median_upper", "q1", "q3",
+                        "min_time", "max_time", "min_censored", "max_censored"],
+    "logrank": KEYS + ["test", "chisq", "df", "p", "strata"],
+    "cox": KEYS + COX_COLUMNS + ["level", "n", "events", "reference", "reference_n", "reference_events", "strata",
+                                 "lrt_p", "ties"],
+    "ph_test": KEYS + ["term", "statistic", "df", "p", "ph_violated", "test"],
+    "timesplit": KEYS + ["term", "interval", "interval_label", "events"] + COX_COLUMNS[1:],
+    "rmst": KEYS + ["group", "tau", "rmst", "se", "lower", "upper", "events_before_tau", "last_time",
+                    "tau_beyond_last_time"],
+    "rmst_diff": KEYS + ["group", "reference", "tau", "rmst", "rmst_reference", "diff", "se", "lower", "upper", "z", "p"],
+    "cif": KEYS + ["group", "time", "cause", "n_risk", "n_event", "n_censor", "cif", "se", "lower", "upper",
+                   "event_free"],
+    "cif_landmarks": KEYS + ["group", "cause", "time", "cif", "se", "lower", "upper", "n_risk", "beyond_followup"],
+    "cause_specific_cox": KEYS + COX_COLUMNS + ["level", "reference", "cause"],
+    "hazard": KEYS + ["group", "interval", "start", "end", "n_at_risk_start", "events", "person_months",
+                      "person_years", "rate_per_person_month", "lower_per_person_month", "upper_per_person_month",
+                      "rate_per_100py", "lower_per_100py", "upper_per_100py", "ci_method"],
+}
+
+
+def _combine(frames: list[pd.DataFrame], key: str) -> pd.DataFrame:
+    """Concatenate result frames; an empty result keeps the table's columns."""
+    if frames:
+        return pd.concat(frames, ignore_index=True)
+    return pd.DataFrame(columns=EMPTY_COLUMNS[key])
 
 
 @dataclass(frozen=True)
@@ -127,7 +163,7 @@ def km_analyses(endpoints: pd.DataFrame, landmarks, risk_times, after_stop: list
             if grouping is None:
                 out["followup"].append(_tag(followup_reverse_km(sub, "time", "event", conf_level=conf_level),
                                             endpoint.name, label))
-    return {k: pd.concat(v, ignore_index=True) if v else pd.DataFrame() for k, v in out.items()}, notes
+    return {k: _combine(v, k) for k, v in out.items()}, notes
 
 
 def compare_groups(endpoints: pd.DataFrame, after_stop: list[str], from_start: list[str], reference_levels: dict,
@@ -194,7 +230,7 @@ def compare_groups(endpoints: pd.DataFrame, after_stop: list[str], from_start: l
             out["ph_test"].append(_tag(ph, endpoint.name, grouping))
             if split is not None:
                 out["timesplit"].append(_tag(split, endpoint.name, grouping))
-    return {k: pd.concat(v, ignore_index=True) if v else pd.DataFrame() for k, v in out.items()}, notes
+    return {k: _combine(v, k) for k, v in out.items()}, notes
 
 
 def rmst_analyses(endpoints: pd.DataFrame, taus, after_stop: list[str], from_start: list[str],
@@ -221,7 +257,7 @@ def rmst_analyses(endpoints: pd.DataFrame, taus, after_stop: list[str], from_sta
                     ref = None
                 out["rmst_diff"].append(_tag(rmst_diff(sub, "time", "event", grouping, tau, reference=ref,
                                                        conf_level=conf_level), endpoint.name, grouping))
-    return {k: pd.concat(v, ignore_index=True) if v else pd.DataFrame() for k, v in out.items()}, notes
+    return {k: _combine(v, k) for k, v in out.items()}, notes
 
 
 def competing_risks(endpoints: pd.DataFrame, landmarks, after_stop: list[str], reference_levels: dict,
@@ -234,7 +270,7 @@ def competing_risks(endpoints: pd.DataFrame, landmarks, after_stop: list[str], r
     data = endpoint_data(endpoints, endpoint)
     if data.empty:
         _note(notes, endpoint.name, "competing risks", OVERALL, unavailable_reason(endpoints, endpoint))
-        return {k: pd.DataFrame() for k in out}, notes
+        return {k: _combine([], k) for k in out}, notes
     for grouping in [None, *after_stop]:
         label = grouping or OVERALL
         sub = data if grouping is None else usable_groups(data, grouping)
@@ -261,7 +297,7 @@ def competing_risks(endpoints: pd.DataFrame, landmarks, after_stop: list[str], r
             tab["reference"] = ref
             tab["cause"] = cause
             out["cause_specific_cox"].append(_tag(tab, endpoint.name, grouping))
-    return {k: pd.concat(v, ignore_index=True) if v else pd.DataFrame() for k, v in out.items()}, notes
+    return {k: _combine(v, k) for k, v in out.items()}, notes
 
 
 def hazard_by_interval(endpoints: pd.DataFrame, breaks, groupings: list[str], conf_level: float = 0.95
@@ -272,7 +308,7 @@ def hazard_by_interval(endpoints: pd.DataFrame, breaks, groupings: list[str], co
     data = endpoint_data(endpoints, endpoint)
     if data.empty:
         _note(notes, endpoint.name, "hazard by interval", OVERALL, unavailable_reason(endpoints, endpoint))
-        return pd.DataFrame(), notes
+        return _combine([], "hazard"), notes
     frames = [_tag(piecewise_hazard(data, "time", "event", breaks=breaks, conf_level=conf_level), endpoint.name, OVERALL)]
     for grouping in groupings:
         sub = usable_groups(data, grouping)
