@@ -22,6 +22,14 @@ if config.get("cbioportal"):
 include: "workflow/rules/cohort.smk"
 include: "workflow/rules/endpoints.smk"
 include: "workflow/rules/survival.smk"
+include: "workflow/rules/simulation.smk"
+
+
+if config["continuation"].get("enabled", True):
+
+    include: "workflow/rules/continuation.smk"
+
+
 include: "workflow/rules/biomarkers.smk"
 include: "workflow/rules/report.smk"
 

@@ -37,6 +37,55 @@ def validated(table):
     return f"results/validation/{table}.parquet"
 
 
+# continuation and simulation study (rules in continuation.smk, simulation.smk)
+CONTINUATION = config["continuation"]
+CONT_OUTCOMES = CONTINUATION.get("outcomes", ["pfs"])
+CONT_FIG_FORMATS = CONTINUATION.get("plots", {}).get("formats", ["png", "svg"])
+CONT_N_SHARDS = int(CONTINUATION["bootstrap"]["n_shards"])
+CONT_LANDMARKS = [float(x) for x in CONTINUATION["landmark"]["landmarks"]]
+CONT_CATEGORY = "4. Continuing vs stopping ICI"
+CONT_INPUT = {
+    "endpoints": "results/endpoints/endpoints.parquet",
+    "assessments": "results/endpoints/assessments.parquet",
+}
+
+
+def continuation_protocol_cfg():
+    """Every config value the analyses use (passed as params so a change reruns the rules)."""
+    return {
+        "protocol": CONTINUATION["protocol"],
+        "confounders": CONTINUATION["confounders"],
+        "ccw": CONTINUATION["ccw"],
+    }
+
+
+def continuation_targets():
+    out = ["results/continuation/protocol.tsv"]
+    for outcome in CONT_OUTCOMES:
+        out += [
+            f"results/continuation/{outcome}/comparison.tsv",
+            f"results/continuation/{outcome}/ccw_estimates.tsv",
+            f"results/continuation/{outcome}/interaction.tsv",
+            f"results/continuation/{outcome}/weight_diagnostics.tsv",
+            *expand(
+                "results/continuation/figures/{outcome}_ccw_km.{fmt}",
+                outcome=outcome,
+                fmt=CONT_FIG_FORMATS,
+            ),
+            *expand(
+                "results/continuation/figures/{outcome}_ccw_weights.{fmt}",
+                outcome=outcome,
+                fmt=CONT_FIG_FORMATS,
+            ),
+        ]
+    return out
+
+
+SIMULATION = config["simulation"]
+SIM_SCENARIOS = {s["name"]: (i, s) for i, s in enumerate(SIMULATION["scenarios"])}
+SIM_N_CHUNKS = int(SIMULATION["n_chunks"])
+
+
 # biomarkers (rules in biomarkers.smk)
 BIOMARKERS = config["biomarkers"]
 BIOMARKER_FIG_FORMATS = BIOMARKERS.get("plots", {}).get("formats", ["png", "svg"])
@@ -74,6 +123,7 @@ def all_targets():
         "results/survival/rmst.tsv",
         "results/survival/cif_landmarks.tsv",
         "results/survival/hazard_by_interval.tsv",
+        *(continuation_targets() if CONTINUATION.get("enabled", True) else []),
         *biomarker_targets(),
         "results/report/report.html",
     ]

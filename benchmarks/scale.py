@@ -1,0 +1,117 @@
+"""Scale benchmark: the whole workflow on synthetic cohorts of 10^3 to 10^6 patients.
+
+For each size: generate a cohort with the example generator (icistop.synth, seeded), run
+`snakemake --cores N` on it in a scratch copy of the workflow, then read the per-rule Snakemake
+`benchmark:` files (wall seconds, peak resident memory) and time a no-op rerun. Results are appended
+to benchmarks/scale_results.tsv with a description of the machine. Not a test: run it by hand.
+
+Usage:
+  .venv/bin/python benchmarks/scale.py --sizes 1000 10000 100000 1000000 --cores 2 \
+      [--set continuation.bootstrap.n_boot=100]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "workflow" / "scripts"))
+
+from icistop.synth import GeneratorParams, generate_cohort, write_tables  # noqa: E402
+
+SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
+
+
+def machine() -> str:
+    mem = ""
+    try:
+        kb = int(next(line for line in open("/proc/meminfo") if line.startswith("MemTotal")).split()[1])
+        mem = f", {kb / 2**20:.0f} GiB RAM"
+    except (OSError, StopIteration):
+        pass
+    cpu = platform.processor() or platform.machine()
+    try:
+        cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return f"{os.cpu_count()} cores ({cpu}){mem}, Python {platform.python_version()}"
+
+
+def set_nested(cfg: dict, dotted: str, value) -> None:
+    keys = dotted.split(".")
+    for key in keys[:-1]:
+        cfg = cfg.setdefault(key, {})
+    cfg[keys[-1]] = value
+
+
+def run_size(n: int, cores: int, overrides: list[str], scratch: Path) -> pd.DataFrame:
+    work = scratch / f"n{n}"
+    if work.exists():
+        shutil.rmtree(work)
+    work.mkdir(parents=True)
+    for name in ("Snakefile", "workflow", "config"):
+        src = ROOT / name
+        (shutil.copytree if src.is_dir() else shutil.copy2)(src, work / name)
+    t0 = time.perf_counter()
+    tables, _ = generate_cohort(GeneratorParams(n_patients=n, seed=20231127))
+    write_tables(tables, work / "data")
+    gen_s = time.perf_counter() - t0
+    cfg = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    cfg["data_dir"] = "data"
+    for item in overrides:
+        key, value = item.split("=", 1)
+        set_nested(cfg, key, yaml.safe_load(value))
+    (work / "bench.yaml").write_text(yaml.safe_dump(cfg))
+    t0 = time.perf_counter()
+    proc = subprocess.run([SNAKEMAKE, "--cores", str(cores), "--configfile", "bench.yaml"], cwd=work,
+                          capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        print(proc.stderr[-3000:], file=sys.stderr)
+        raise SystemExit(f"workflow failed at n={n}")
+    t0 = time.perf_counter()
+    subprocess.run([SNAKEMAKE, "--cores", str(cores), "--configfile", "bench.yaml"], cwd=work, capture_output=True,
+                   check=True)
+    noop = time.perf_counter() - t0
+    rows = []
+    for path in sorted((work / "benchmarks" / "runs").rglob("*.tsv")):
+        b = pd.read_csv(path, sep="\t")
+        rows.append(dict(n_patients=n, rule=str(path.relative_to(work / "benchmarks" / "runs").with_suffix("")),
+                         wall_s=round(float(b["s"].iloc[0]), 2), max_rss_mb=round(float(b["max_rss"].iloc[0]), 1)))
+    rows.append(dict(n_patients=n, rule="(generate cohort)", wall_s=round(gen_s, 2), max_rss_mb=float("nan")))
+    rows.append(dict(n_patients=n, rule="(end to end, snakemake)", wall_s=round(wall, 2), max_rss_mb=float("nan")))
+    rows.append(dict(n_patients=n, rule="(no-op rerun)", wall_s=round(noop, 2), max_rss_mb=float("nan")))
+    return pd.DataFrame(rows)
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sizes", type=int, nargs="+", default=[1000, 10_000, 100_000, 1_000_000])
+    ap.add_argument("--cores", type=int, default=2)
+    ap.add_argument("--set", dest="overrides", action="append", default=[], help="config override key.path=value")
+    ap.add_argument("--scratch", default="/tmp/icistop-scale")
+    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "scale_results.tsv"))
+    args = ap.parse_args(argv)
+    frames = []
+    for n in args.sizes:
+        frame = run_size(n, args.cores, args.overrides, Path(args.scratch))
+        frame["cores"] = args.cores
+        frame["overrides"] = "; ".join(args.overrides)
+        frame["machine"] = machine()
+        frames.append(frame)
+        print(frame.to_string(index=False), flush=True)
+        pd.concat(frames).to_csv(args.out, sep="\t", index=False)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,29 @@
+"""Snakemake entry point: gather bootstrap shards into CIs, interaction and comparison tables
+(rule continuation_gather)."""
+
+import sys
+
+sys.path.insert(0, snakemake.scriptdir)  # noqa: F821
+
+import pandas as pd  # noqa: E402
+
+from icistop.continuation.report import comparison_table, estimates_table, interaction_table  # noqa: E402
+from icistop.continuation.bootstrap import gather  # noqa: E402
+from icistop.runner import run_step  # noqa: E402
+from icistop.tableio import read_json, write_tsv  # noqa: E402
+
+
+def main(smk):
+    boot = gather([pd.read_csv(f, sep="\t") for f in smk.input.shards])
+    write_tsv(boot, smk.output.replicates, float_format="%.17g")
+    point = read_json(smk.input.point)["estimates"]
+    est = estimates_table(point, boot)
+    write_tsv(est, smk.output.estimates)
+    write_tsv(interaction_table(point, boot, smk.params.marker), smk.output.interaction)
+    naive = pd.read_csv(smk.input.naive, sep="\t")
+    landmark = pd.read_csv(smk.input.landmark, sep="\t")
+    tv = pd.read_csv(smk.input.timevarying, sep="\t")
+    write_tsv(comparison_table(est, naive, landmark, tv, smk.params.horizons), smk.output.comparison)
+
+
+run_step(snakemake, main)  # noqa: F821
