@@ -17,7 +17,7 @@ from icistop import biomarker_plots as bp
 from icistop import biomarkers as bm
 
 ROOT = Path(__file__).resolve().parents[1]
-SNIPPET = ROOT / "docs" / "dev" / "biomarkers_config_snippet.yaml"
+SNIPPET = ROOT / "config" / "config.yaml"  # the biomarkers section of the default config
 TRUE_HR_LUNG = 2.0
 TRUE_HR_CR = 0.5
 
@@ -113,7 +113,7 @@ def test_config_snippet_defaults(cfg):
 
 def test_schema_snippet_validates_config(cfg):
     jsonschema = pytest.importorskip("jsonschema")
-    schema = yaml.safe_load((ROOT / "docs/dev/biomarkers_schema_snippet.yaml").read_text())["biomarkers"]
+    schema = yaml.safe_load((ROOT / "workflow/schemas/config.schema.yaml").read_text())["properties"]["biomarkers"]
     jsonschema.validate(yaml.safe_load(SNIPPET.read_text())["biomarkers"], schema)
     bad = dict(cfg, markers=[{"name": "x", "type": "ordinal"}])
     with pytest.raises(jsonschema.ValidationError):

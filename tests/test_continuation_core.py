@@ -35,8 +35,8 @@ def panel_from(rows):
 P0 = Protocol(confounders=(), time_varying=False)
 
 
-def test_config_snippet_defaults_equal_code_defaults():
-    cfg = yaml.safe_load((ROOT / "docs/dev/continuation_config_snippet.yaml").read_text())
+def test_config_defaults_equal_code_defaults():
+    cfg = yaml.safe_load((ROOT / "config/config.yaml").read_text())
     assert protocol_from_config(cfg["continuation"]) == Protocol()
     assert protocol_from_config(cfg["continuation"], outcome="os").outcome == "os"
 

@@ -1,7 +1,7 @@
 """Target-trial protocol for question 2 (continue vs stop ICI) and its TARGET-style table.
 
 The protocol is read from the ``continuation:`` config block (see
-``docs/dev/continuation_config_snippet.yaml``); every analysis module takes a :class:`Protocol`.
+``config/config.yaml``); every analysis module takes a :class:`Protocol`.
 Times are months from the start of the first ICI course unless a name says "since time zero".
 """
 
