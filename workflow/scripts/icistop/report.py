@@ -92,6 +92,8 @@ def build_context(sections: dict, *, title: str, methods: list, provenance: dict
         "methods": methods,
         "provenance": provenance,
         "show_identifiers": show_identifiers,
+        # filled by the report rule from results/history/runs.jsonl (icistop.run_history)
+        "changes": {"previous_run_date": None, "rows": []},
     }
 
 

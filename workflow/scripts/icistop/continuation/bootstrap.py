@@ -4,8 +4,10 @@ Each replicate resamples patients of the analysis panel with replacement and red
 (eligibility, cloning, refitting both deviation models, weights, KM and Cox). Replicate ``r`` draws
 from ``default_rng(SeedSequence([seed, r]))``, so a replicate's result depends only on the config
 seed and its index: shards (replicates ``shard, shard + n_shards, ...``) can run in any grouping,
-order or number of cores and the gathered table is byte-identical. CIs: percentile 2.5/97.5; SE:
-standard deviation of the replicates.
+order or number of cores and the gathered table is byte-identical. SE: standard deviation of the
+replicates; reported 95% CI: estimate +/- 1.96 SE (log scale for ratios and HRs), with the
+percentile CI alongside (the Wald form covered better in the simulation study, see
+benchmarks/simulation_study.md).
 """
 
 from __future__ import annotations
@@ -109,7 +111,7 @@ def gather(shards: list[pd.DataFrame]) -> pd.DataFrame:
 
 
 def summarise(point: dict, boot: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
-    """Point estimate, bootstrap SE and percentile CI per estimand."""
+    """Point estimate, bootstrap SE and percentile CI per estimand (generic helper)."""
     out = []
     for key, val in point.items():
         if key == "replicate" or key.startswith("se_") or key not in boot.columns:

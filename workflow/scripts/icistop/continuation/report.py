@@ -9,6 +9,7 @@ Z = 1.959963984540054
 
 
 def _pct(boot: pd.DataFrame, key: str, transform=None):
+    """Bootstrap SD and percentile 95% CI (transformed) of column ``key``."""
     if key not in boot:
         return np.nan, np.nan, np.nan, 0
     b = pd.to_numeric(boot[key], errors="coerce").to_numpy(float)
@@ -22,6 +23,18 @@ def _pct(boot: pd.DataFrame, key: str, transform=None):
     return se, float(lo), float(hi), len(b)
 
 
+def _wald(est, se, log_scale=False):
+    """95% Wald CI with the bootstrap SE (on the log scale for ratios / HRs, ``est`` given on the
+    natural scale). Chosen over the percentile CI: better coverage in the simulation study."""
+    if est is None or se is None or not np.isfinite(se):
+        return np.nan, np.nan
+    if log_scale:
+        if not est or est <= 0:
+            return np.nan, np.nan
+        return float(np.exp(np.log(est) - Z * se)), float(np.exp(np.log(est) + Z * se))
+    return float(est - Z * se), float(est + Z * se)
+
+
 def estimates_table(point: dict, boot: pd.DataFrame) -> pd.DataFrame:
     """CCW estimands: point estimate, bootstrap SE and percentile 95% CI, and the known-weights SE."""
     rows = []
@@ -30,17 +43,20 @@ def estimates_table(point: dict, boot: pd.DataFrame) -> pd.DataFrame:
         est = point[key]
         if est is None:
             continue
+        log_scale = key.startswith("ratio_") or key == "hr"
         if key.startswith("ratio_"):
-            se, lo, hi, n = _pct(boot, "log" + key, np.exp)
+            se, plo, phi, n = _pct(boot, "log" + key, np.exp)
             sw = point.get("se_log" + key)
         elif key == "hr":
-            se, lo, hi, n = _pct(boot, "loghr", np.exp)
+            se, plo, phi, n = _pct(boot, "loghr", np.exp)
             sw = point.get("se_loghr")
         else:
-            se, lo, hi, n = _pct(boot, key)
+            se, plo, phi, n = _pct(boot, key)
             sw = point.get("se_" + key)
-        rows.append({"estimand": key, "estimate": est, "boot_se": se, "lower": lo, "upper": hi, "n_boot": n,
-                     "ci_method": "bootstrap percentile (weights refitted)", "known_weights_se": sw})
+        lo, hi = _wald(est, se, log_scale)
+        rows.append({"estimand": key, "estimate": est, "boot_se": se, "lower": lo, "upper": hi,
+                     "ci_method": "Wald with bootstrap SE (weights refitted)" + (", log scale" if log_scale else ""),
+                     "percentile_lower": plo, "percentile_upper": phi, "n_boot": n, "known_weights_se": sw})
     return pd.DataFrame(rows)
 
 
@@ -53,10 +69,12 @@ def interaction_table(point: dict, boot: pd.DataFrame, marker: str | None) -> pd
                        ("loghr_marker1", f"HR continue vs stop, {marker} = 1"),
                        ("loghr_interaction", f"interaction HR (ratio of HRs, {marker} 1 vs 0)")):
         b = point.get(key)
-        se, lo, hi, n = _pct(boot, key, np.exp)
+        se, plo, phi, n = _pct(boot, key, np.exp)
+        lo, hi = _wald(np.exp(b) if b is not None else None, se, log_scale=True)
         rs = point.get("se_" + key)
         out.append({"marker": marker, "quantity": label, "hr": np.exp(b) if b is not None else np.nan,
-                    "lower": lo, "upper": hi, "ci_method": "bootstrap percentile", "n_boot": n,
+                    "lower": lo, "upper": hi, "ci_method": "Wald with bootstrap SE, log scale", "n_boot": n,
+                    "percentile_lower": plo, "percentile_upper": phi,
                     "robust_lower": np.exp(b - Z * rs) if rs else np.nan,
                     "robust_upper": np.exp(b + Z * rs) if rs else np.nan})
     return pd.DataFrame(out)

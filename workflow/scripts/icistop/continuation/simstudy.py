@@ -10,7 +10,9 @@ first horizon (24 months after time zero) with
 - landmark: on vs off ICI at the landmark, Cox adjusted for the confounders and response at the
   landmark; KM difference; model-based SE, Wald CI;
 - CCW: as in the workflow, with the workflow's CI method (nonparametric bootstrap over patients,
-  refitting the weights, percentile CI; SE = bootstrap SD), with ``n_boot`` replicates.
+  refitting the weights; SE = bootstrap SD; 95% CI = estimate +/- 1.96 SE), with ``n_boot``
+  replicates; ``ccw_percentile``: the bootstrap percentile CI of the same replicates;
+  ``ccw_sandwich``: influence-function / robust SE with the weights treated as known, Wald CI.
 
 Truth: :func:`icistop.synth.counterfactual_truth` (the same protocol). Performance measures per
 estimator and estimand: bias, empirical SE, mean estimated SE, coverage of the 95% CI, with Monte
@@ -78,9 +80,12 @@ def estimate_all(panel: pd.DataFrame, p: Protocol, n_boot: int, boot_seed: int, 
         b = b[np.isfinite(b)]
         est = float(pt[key])
         if len(b) > 1:
-            add("ccw", key, est, float(np.std(b, ddof=1)), float(np.quantile(b, 0.025)), float(np.quantile(b, 0.975)))
+            sd = float(np.std(b, ddof=1))
+            add("ccw", key, est, sd)  # the workflow's CI: Wald with the bootstrap SE
+            add("ccw_percentile", key, est, sd, float(np.quantile(b, 0.025)), float(np.quantile(b, 0.975)))
         else:
             add("ccw", key, est, np.nan, np.nan, np.nan)
+            add("ccw_percentile", key, est, np.nan, np.nan, np.nan)
         add("ccw_sandwich", key, est, float(pt[sekey]))
     for r in rows:
         r["n_eligible"] = pt["n_eligible"]
