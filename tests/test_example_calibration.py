@@ -62,3 +62,15 @@ def test_pfs_from_start_and_response_mix(everyone):
 def test_regimen_share(everyone):
     share = (everyone["regimen"] == "anti-PD-1+anti-CTLA-4").mean()
     assert 0.20 <= share <= 0.27
+
+
+def test_oracle_fixture_is_the_current_example(endpoints):
+    """tests/fixtures/oracle/example_stop.csv (the R oracle's example case) is this example's stop cohort."""
+    import numpy as np
+    import pandas as pd
+
+    fixture = pd.read_csv(ROOT / "tests/fixtures/oracle/example_stop.csv")
+    stop = endpoints[endpoints.in_stop_cohort].reset_index(drop=True)
+    assert len(fixture) == len(stop)
+    np.testing.assert_array_equal(fixture["stop_pfs_time"].to_numpy(), stop["stop_pfs_time"].to_numpy(float))
+    np.testing.assert_array_equal(fixture["stop_pfs_cause"].to_numpy(), stop["stop_pfs_cause"].to_numpy(int))
