@@ -69,7 +69,7 @@ def test_oracle_fixture_is_the_current_example(endpoints):
     import numpy as np
     import pandas as pd
 
-    fixture = pd.read_csv(ROOT / "tests/fixtures/oracle/example_stop.csv")
+    fixture = pd.read_csv(ROOT / "tests/fixtures/oracle/example_stop.csv", float_precision="round_trip")
     stop = endpoints[endpoints.in_stop_cohort].reset_index(drop=True)
     assert len(fixture) == len(stop)
     np.testing.assert_array_equal(fixture["stop_pfs_time"].to_numpy(), stop["stop_pfs_time"].to_numpy(float))

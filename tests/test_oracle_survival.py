@@ -53,7 +53,7 @@ def load_case(spec: dict) -> pd.DataFrame:
         if raw is None:
             return pd.read_csv(FIXTURES / "samstein_crc.csv")
         return synth.samstein_crc(raw)
-    return pd.read_csv(FIXTURES / spec["data"])
+    return pd.read_csv(FIXTURES / spec["data"], float_precision="round_trip")
 
 
 def arr(values) -> np.ndarray:
