@@ -7,7 +7,7 @@ Times are months from the start of the first ICI course unless a name says "sinc
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 import pandas as pd
 
@@ -99,7 +99,7 @@ def protocol_table(p: Protocol) -> pd.DataFrame:
         ("Estimands", "PFS difference and ratio (B - A, B / A) at "
          + ", ".join(f"{h:g}" for h in p.horizons) + f" months after time zero; RMST difference up to {p.tau:g} months; hazard ratio (B vs A).",
          "Weighted Kaplan-Meier per arm (counting process, time-varying weights), weighted Cox for the HR."),
-        ("Analysis", "Per-protocol analysis with IPCW; 95% CIs by nonparametric bootstrap over patients refitting the weights.",
+        ("Analysis", "Per-protocol analysis with IPCW; 95% CIs from the nonparametric bootstrap over patients refitting the weights (estimate +/- 1.96 bootstrap SE).",
          "Bootstrap replicates split into shards with deterministic seeds; naive (biased) comparisons and landmark analyses shown for contrast."),
     ]
     return pd.DataFrame(rows, columns=["item", "target_trial", "emulation"])
