@@ -76,9 +76,9 @@ def survival_sentences(values: dict, k: int = 0, n_stop: int | None = None) -> l
             sentence += (f" Fewer than {FEW_AT_RISK} patients were at risk at {list_words(imprecise)} months: "
                          "those estimates are imprecise.")
         out.append(sentence)
-    fu = (values.get("followup") or {}).get("pfs_after_stop")
+    fu = (values.get("followup") or {}).get("os_after_stop")
     if fu is not None:
-        out.append(f"Median follow-up after stopping was {fu:.1f} months (reverse Kaplan-Meier).")
+        out.append(f"Median follow-up after stopping was {fu:.1f} months (reverse Kaplan-Meier for overall survival).")
     return out
 
 
