@@ -190,12 +190,12 @@ def survival_section(files: dict, k: int = 0, min_at_risk_frac: float = 0.0, ris
             "Patients": [suppress_count(n, k) for n in fu["n"]],
             "Median follow-up, months (95% CI)": [estimate_ci(m, lo, hi, "num") for m, lo, hi in
                                                   zip(fu["median"], fu["median_lower"], fu["median_upper"])],
-            "IQR, months": [f"{num(a)}\u2013{num(b)}" for a, b in zip(fu["q1"], fu["q3"])],
-            "Range of observed times, months": [f"{num(a)}\u2013{num(b)}" for a, b in
-                                                zip(fu["min_time"], fu["max_time"])]})
+            "IQR, months": [f"{num(a)}\u2013{num(b)}" for a, b in zip(fu["q1"], fu["q3"])]})
+        if {"min_time", "max_time"} <= set(fu.columns):
+            frame["Range of observed times, months"] = [f"{num(a)}\u2013{num(b)}" for a, b in
+                                                        zip(fu["min_time"], fu["max_time"])]
         add_table(sec, table_spec("survival_followup", "Follow-up (reverse Kaplan-Meier: censoring as the event).",
-                                  frame, numeric=("Patients", "Median follow-up, months (95% CI)", "IQR, months",
-                                                  "Range of observed times, months")))
+                                  frame, numeric=tuple(c for c in frame.columns if c != "Endpoint")))
         tables["survival_followup"] = frame
         values["followup"] = {str(e): _f(m) for e, m in zip(fu["endpoint"], fu["median"])}
 
