@@ -290,8 +290,9 @@ def competing_risks(endpoints: pd.DataFrame, landmarks, after_stop: list[str], r
             ref = reference_levels.get(grouping)
             if ref not in set(fit_data[grouping]):
                 ref = fit_data[grouping].value_counts().sort_index().idxmax()
-            fit = cause_specific_cox(fit_data, "time", "cause", cause, [grouping], categorical={grouping: ref},
-                                     conf_level=conf_level)
+            fit = safe_cause_specific_cox(fit_data, cause, grouping, ref, conf_level, notes, endpoint.name)
+            if fit is None:
+                continue
             tab = fit.table.copy()
             tab["level"] = tab["term"].str.split("=", n=1).str[1]
             tab["reference"] = ref
@@ -320,11 +321,11 @@ def hazard_by_interval(endpoints: pd.DataFrame, breaks, groupings: list[str], co
 
 def safe_cox(data: pd.DataFrame, covariates: list[str], notes: list[dict], endpoint: str, grouping: str,
              max_abs_coef: float = 10.0, **kwargs):
-    """Cox fit (lifelines, Efron ties) falling back to the own Efron Newton-Raphson; None with a note
+    """Cox fit (Efron ties; own Newton-Raphson engine, lifelines as fallback); None with a note
     when neither converges to finite estimates (e.g. a level with events in no shared risk set)."""
     from lifelines.exceptions import ConvergenceError
 
-    for engine in ("auto", "efron"):
+    for engine in ("efron", "lifelines"):
         try:
             fit = cox_fit(data, "time", "event", covariates, engine=engine, **kwargs)
         except (ConvergenceError, np.linalg.LinAlgError, ValueError, FloatingPointError):
@@ -336,6 +337,25 @@ def safe_cox(data: pd.DataFrame, covariates: list[str], notes: list[dict], endpo
     strata = kwargs.get("strata")
     _note(notes, endpoint, "Cox", grouping,
           "model not estimable (no convergence to finite estimates)" + (f", stratified by {', '.join(strata)}" if strata else ""))
+    return None
+
+
+def safe_cause_specific_cox(data: pd.DataFrame, cause: int, grouping: str, ref, conf_level: float,
+                            notes: list[dict], endpoint: str, max_abs_coef: float = 10.0):
+    """Cause-specific Cox by ``grouping`` (own Efron engine, lifelines as fallback); None with a note
+    when neither gives finite estimates."""
+    from lifelines.exceptions import ConvergenceError
+
+    for engine in ("efron", "lifelines"):
+        try:
+            fit = cause_specific_cox(data, "time", "cause", cause, [grouping], categorical={grouping: ref},
+                                     conf_level=conf_level, engine=engine)
+        except (ConvergenceError, np.linalg.LinAlgError, ValueError, FloatingPointError):
+            continue
+        coef = fit.table["coef"].to_numpy()
+        if fit.converged and np.all(np.isfinite(coef)) and np.all(np.abs(coef) < max_abs_coef):
+            return fit
+    _note(notes, endpoint, "cause-specific Cox", grouping, f"cause {cause}: model not estimable (no convergence)")
     return None
 
 
