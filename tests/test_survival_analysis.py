@@ -108,3 +108,17 @@ def test_hazard_intervals():
     overall = table[table.grouping == "overall"]
     assert list(overall["interval"]) == ["(0,12]", "(12,24]", "(24,36]"]
     assert (overall["lower_per_100py"] <= overall["rate_per_100py"]).all()
+
+
+def test_cause_specific_cox_equals_engine():
+    from icistop.cif import cause_specific_cox
+
+    e = fake_endpoints()
+    tables, _ = sa.competing_risks(e, [12], ["stop_reason"], {"stop_reason": "planned_completion"})
+    got = tables["cause_specific_cox"]
+    data = sa.endpoint_data(e, sa.ENDPOINTS["pfs_after_stop"])
+    for cause in (1, 2):
+        ref = cause_specific_cox(data, "time", "cause", cause, ["stop_reason"],
+                                 categorical={"stop_reason": "planned_completion"}, engine="efron")
+        ours = got[got.cause == cause].set_index("term")["coef"]
+        np.testing.assert_allclose(ours.loc[ref.table["term"]].to_numpy(), ref.table["coef"].to_numpy(), atol=1e-10)

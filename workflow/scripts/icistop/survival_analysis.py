@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .cif import cause_specific_cox, cif_at, cif_table
+from .cif import cif_at, cif_table
 from .coxph import cox_fit, ph_check
 from .km import followup_reverse_km, km_at, km_median, km_table, kmunicate_table
 from .logrank import logrank
@@ -290,7 +290,10 @@ def competing_risks(endpoints: pd.DataFrame, landmarks, after_stop: list[str], r
             ref = reference_levels.get(grouping)
             if ref not in set(fit_data[grouping]):
                 ref = fit_data[grouping].value_counts().sort_index().idxmax()
-            fit = safe_cause_specific_cox(fit_data, cause, grouping, ref, conf_level, notes, endpoint.name)
+            # cause-specific Cox: the other cause is censoring at its time
+            cs_data = fit_data.assign(event=(fit_data["cause"] == cause).astype(int))
+            fit = safe_cox(cs_data, [grouping], notes, endpoint.name, grouping, analysis=f"cause-specific Cox (cause {cause})",
+                           categorical={grouping: ref}, conf_level=conf_level)
             if fit is None:
                 continue
             tab = fit.table.copy()
@@ -320,7 +323,7 @@ def hazard_by_interval(endpoints: pd.DataFrame, breaks, groupings: list[str], co
 
 
 def safe_cox(data: pd.DataFrame, covariates: list[str], notes: list[dict], endpoint: str, grouping: str,
-             max_abs_coef: float = 10.0, **kwargs):
+             max_abs_coef: float = 10.0, analysis: str = "Cox", **kwargs):
     """Cox fit (Efron ties; own Newton-Raphson engine, lifelines as fallback); None with a note
     when neither converges to finite estimates (e.g. a level with events in no shared risk set)."""
     from lifelines.exceptions import ConvergenceError
@@ -335,27 +338,8 @@ def safe_cox(data: pd.DataFrame, covariates: list[str], notes: list[dict], endpo
                 and np.all(np.isfinite(fit.table["se"])):
             return fit
     strata = kwargs.get("strata")
-    _note(notes, endpoint, "Cox", grouping,
+    _note(notes, endpoint, analysis, grouping,
           "model not estimable (no convergence to finite estimates)" + (f", stratified by {', '.join(strata)}" if strata else ""))
-    return None
-
-
-def safe_cause_specific_cox(data: pd.DataFrame, cause: int, grouping: str, ref, conf_level: float,
-                            notes: list[dict], endpoint: str, max_abs_coef: float = 10.0):
-    """Cause-specific Cox by ``grouping`` (own Efron engine, lifelines as fallback); None with a note
-    when neither gives finite estimates."""
-    from lifelines.exceptions import ConvergenceError
-
-    for engine in ("efron", "lifelines"):
-        try:
-            fit = cause_specific_cox(data, "time", "cause", cause, [grouping], categorical={grouping: ref},
-                                     conf_level=conf_level, engine=engine)
-        except (ConvergenceError, np.linalg.LinAlgError, ValueError, FloatingPointError):
-            continue
-        coef = fit.table["coef"].to_numpy()
-        if fit.converged and np.all(np.isfinite(coef)) and np.all(np.abs(coef) < max_abs_coef):
-            return fit
-    _note(notes, endpoint, "cause-specific Cox", grouping, f"cause {cause}: model not estimable (no convergence)")
     return None
 
 
