@@ -18,6 +18,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from . import discrimination as disc  # noqa: E402
+from .figure_utils import placeholder_figure  # noqa: E402
 
 plt.rcParams.update({"svg.hashsalt": "icistop-biomarkers", "font.size": 9, "axes.spines.top": False,
                      "axes.spines.right": False})
@@ -39,10 +40,7 @@ def save_figure(fig, stem, formats=("png", "svg"), dpi: int = 150) -> list[str]:
 
 
 def _empty(stem, message: str, formats, dpi) -> list[str]:
-    fig, ax = plt.subplots(figsize=(5, 1.5))
-    ax.axis("off")
-    ax.text(0.5, 0.5, message, ha="center", va="center")
-    return save_figure(fig, stem, formats, dpi)
+    return save_figure(placeholder_figure(message, figsize=(5, 1.5)), stem, formats, dpi)
 
 
 def _plain_log_ticks(axis, lo: float, hi: float, fine: bool = True) -> None:
