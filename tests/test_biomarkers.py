@@ -177,6 +177,26 @@ def test_horizon_fisher(prepared, cfg):
     assert (h.groupby("marker")["n_evaluable"].first() <= len(data)).all()
 
 
+def test_horizon_large_rxc_tables_use_pearson(prepared, cfg):
+    """Above exact_rxc_max_n evaluable patients a table with > 2 levels gets Pearson's chi-square
+    (the exact enumeration grows like n^(levels - 1)); 2 x 2 tables and per-level ORs stay exact."""
+    data, _ = prepared
+    c = {**cfg, "horizon": {**cfg.get("horizon", {}), "exact_rxc_max_n": 0}}
+    h = bm.horizon_fisher(data, c)
+    reg = h[h["marker"] == "regimen"]
+    assert reg["test"].iloc[0] == "Pearson chi-square 3x2 (n > 0)"
+    tab = reg[["recurred_level", "n_level"]].to_numpy(float)
+    obs = np.column_stack([tab[:, 0], tab[:, 1] - tab[:, 0]])
+    exp = obs.sum(1, keepdims=True) * obs.sum(0, keepdims=True) / obs.sum()
+    stat = ((obs - exp) ** 2 / exp).sum()
+    from scipy import stats as st
+    assert reg["p_marker"].iloc[0] == pytest.approx(st.chi2.sf(stat, 2), rel=1e-12)
+    exact = bm.horizon_fisher(data, cfg)
+    lung_c, lung_e = (x[(x["marker"] == "met_lung") & (x["level"] == "yes")].iloc[0] for x in (h, exact))
+    assert lung_c["test"] == "Fisher exact 2x2" and lung_c["p_marker"] == lung_e["p_marker"]
+    assert (reg["odds_ratio"].dropna().to_numpy() == exact.loc[exact["marker"] == "regimen", "odds_ratio"].dropna().to_numpy()).all()
+
+
 def test_univariable_finds_true_effects_and_nulls(univariable):
     # univariable (marginal) HRs are attenuated by the omitted other effect (non-collapsibility):
     # check direction and significance here, CI coverage in the multivariable model

@@ -110,3 +110,46 @@ def test_calibration_groups():
     assert cal["predicted_mean"].is_monotonic_increasing
     assert cal["observed"].is_monotonic_increasing
     assert (abs(cal["observed"] - cal["predicted_mean"]) < 0.15).all()
+
+
+def _brute_pairs(t, e, s):
+    conc = disc_ = tied = 0
+    for i in np.flatnonzero(e == 1):
+        comp = (t > t[i]) | ((t == t[i]) & (e == 0))
+        conc += np.sum(comp & (s[i] > s))
+        disc_ += np.sum(comp & (s[i] < s))
+        tied += np.sum(comp & (s[i] == s))
+    return conc, disc_, tied
+
+
+@pytest.mark.parametrize("block", [1, 3, 64, 5000])
+def test_blocked_pair_counts_equal_brute_force(block):
+    """The O(n log n) blocked count equals the all-pairs definition, with tied times (runs longer
+    than a block), tied scores and censored ties."""
+    rng = np.random.default_rng(block)
+    n = 700
+    t = rng.integers(0, 40, n).astype(float)
+    t[:30] = 7.0  # a long tie run
+    e = (rng.random(n) < 0.6).astype(float)
+    s = rng.integers(0, 6, n).astype(float)
+    assert disc._pair_counts(t, e, s, block=block) == tuple(float(x) for x in _brute_pairs(t, e, s))
+
+
+def test_auc_and_breslow_match_direct_formulas():
+    rng = np.random.default_rng(9)
+    n = 400
+    t = rng.integers(1, 30, n).astype(float)
+    e = (rng.random(n) < 0.5).astype(float)
+    s = rng.integers(0, 5, n).astype(float)
+    h = 12.0
+    cases, controls = (t <= h) & (e == 1), t > h
+    w = 1 / disc.censoring_survival_left(t, e, t[cases])
+    pair = (s[cases][:, None] > s[controls][None, :]) + 0.5 * (s[cases][:, None] == s[controls][None, :])
+    assert disc.auc_ipcw(t, e, s, h) == pytest.approx(np.sum(w * pair.sum(1)) / (w.sum() * controls.sum()), rel=1e-13)
+    lp = s * 0.3
+    r = np.exp(lp - lp.mean())
+    h0 = sum(((t == u) & (e == 1)).sum() / r[t >= u].sum() for u in np.unique(t[(e == 1) & (t <= h)]))
+    expect = 1 - np.exp(-h0 * np.exp(lp - lp.mean()))
+    assert np.allclose(disc.breslow_risk(lp, t, e, lp, h), expect, rtol=1e-13)
+    km = disc.km_curve(t, e)
+    assert np.allclose(km["n_risk"], [(t >= u).sum() for u in km["time"]])

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 from scipy.stats import chi2, norm
 
 from .km import group_levels
@@ -99,24 +100,27 @@ class _EfronData:
         nt = len(self.etimes)
         self.m = np.bincount(dead_t, minlength=nt).astype(float)
         self.wD = np.bincount(dead_t, weights=self.w[dead], minlength=nt)
-        self.ord_stop = np.argsort(self.stop_key, kind="stable")
-        self.ord_start = np.argsort(self.start_key, kind="stable")
-        self.ia = np.searchsorted(self.stop_key[self.ord_stop], self.etimes, side="left")
-        self.ib = np.searchsorted(self.start_key[self.ord_start], self.etimes, side="left")
+        # row r is at risk at event time j (start < t_j <= stop, same stratum) iff
+        # bin_start[r] <= j < bin_stop[r], bin = number of event keys <= the row's key
+        bin_stop = np.searchsorted(self.etimes, self.stop_key, side="right")
+        bin_start = np.searchsorted(self.etimes, self.start_key, side="right")
         # without entry times and with one stratum nobody enters late: skip the entry subtraction
         self.right_censored = not finite.any() and len(np.unique(strata_codes)) <= 1
+        rows = np.arange(n)
+        self.death_bins = sparse.csr_matrix((np.ones(len(self.dead_rows)), (self.dead_t, self.dead_rows)),
+                                            shape=(nt, n))
+        if self.right_censored:
+            self.bins = sparse.csr_matrix((np.ones(n), (bin_stop, rows)), shape=(nt + 1, n))
+        else:
+            self.bins = sparse.csr_matrix((np.concatenate([np.ones(n), -np.ones(n)]),
+                                           (np.concatenate([bin_stop, bin_start]), np.concatenate([rows, rows]))),
+                                          shape=(nt + 1, n))
 
     def _risk_sums(self, f):
-        """Sum of f over rows at risk at each event time (start < t <= stop)."""
-        def suffix(order, idx):
-            srt = f[order]
-            cs = np.cumsum(srt[::-1], axis=0)[::-1]
-            cs = np.concatenate([cs, np.zeros((1,) + f.shape[1:])], axis=0)
-            return cs[idx]
-        total = suffix(self.ord_stop, self.ia)
-        if not self.right_censored:
-            total = total - suffix(self.ord_start, self.ib)
-        return total
+        """Sum of f over rows at risk at each event time (start < t <= stop): per-bin sums (one
+        sparse product, no sort or copy of the rows) and a reverse cumulative sum over the bins."""
+        per_bin = self.bins @ f
+        return np.cumsum(per_bin[::-1], axis=0)[::-1][1:]
 
     def evaluate(self, beta, second: bool = True, residual_parts: bool = False):
         """Efron log partial likelihood, score, information at beta (centred covariates)."""
@@ -128,17 +132,21 @@ class _EfronData:
         wr = w * r
         nt = len(self.etimes)
         parts = [wr[:, None], wr[:, None] * Xc]
-        if second:
-            parts.append((wr[:, None, None] * Xc[:, :, None] * Xc[:, None, :]).reshape(n, p * p))
+        iu = np.triu_indices(p)
+        if second:  # upper triangle of x x' only (symmetric)
+            parts.append(wr[:, None] * Xc[:, iu[0]] * Xc[:, iu[1]])
         f = np.concatenate(parts, axis=1)
         risk = self._risk_sums(f)
         dead = self.dead_rows
-        fd = np.zeros((nt, f.shape[1]))
-        np.add.at(fd, self.dead_t, f[dead])
+        fd = self.death_bins @ f
         s0, s1 = risk[:, 0], risk[:, 1:1 + p]
         d0, d1 = fd[:, 0], fd[:, 1:1 + p]
         if second:
-            s2, d2 = risk[:, 1 + p:].reshape(nt, p, p), fd[:, 1 + p:].reshape(nt, p, p)
+            s2, d2 = np.zeros((nt, p, p)), np.zeros((nt, p, p))
+            s2[:, iu[0], iu[1]] = risk[:, 1 + p:]
+            d2[:, iu[0], iu[1]] = fd[:, 1 + p:]
+            s2[:, iu[1], iu[0]] = risk[:, 1 + p:]
+            d2[:, iu[1], iu[0]] = fd[:, 1 + p:]
         meanwt = self.wD / self.m
         loglik = float(np.sum(w[dead] * (eta[dead] - shift)))
         score = np.sum((w[dead])[:, None] * Xc[dead], axis=0)

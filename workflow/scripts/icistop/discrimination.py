@@ -23,20 +23,55 @@ import pandas as pd
 from scipy import stats
 
 
+def _pair_counts(time, event, score, block: int = 1024) -> tuple[float, float, float]:
+    """(concordant, discordant, tied-score) counts over comparable pairs (i an event, j with
+    t_j > t_i, or t_j == t_i and j censored). Subjects sorted by time are cut into blocks that do
+    not split tied times; pairs with j in a later block are counted by binary search in the sorted
+    scores of all later subjects, pairs inside a block by direct comparison: O(n log n + n * block)
+    time and O(block^2) memory instead of the O(n^2) pair matrix."""
+    order = np.argsort(time, kind="stable")
+    t, e, s = time[order], event[order], score[order]
+    n = len(t)
+    cuts = [n]
+    while cuts[-1] > 0:  # block boundaries from the end, moved down to a change of time
+        lo = max(cuts[-1] - block, 0)
+        lo = int(np.searchsorted(t, t[lo], side="left")) if lo > 0 else 0
+        if lo == cuts[-1]:  # a tie run longer than the block: take it whole
+            lo = int(np.searchsorted(t, t[cuts[-1] - 1], side="left"))
+        cuts.append(lo)
+    later = np.empty(0)  # sorted scores of all subjects after the current block
+    conc = disc = tied = 0.0
+    for hi, lo in zip(cuts[:-1], cuts[1:]):
+        tb, eb, sb = t[lo:hi], e[lo:hi], s[lo:hi]
+        ev = eb == 1
+        if ev.any() and len(later):
+            se = sb[ev]
+            below = np.searchsorted(later, se, side="left")
+            upto = np.searchsorted(later, se, side="right")
+            conc += float(below.sum())
+            tied += float((upto - below).sum())
+            disc += float((len(later) - upto).sum())
+        if ev.any():
+            ti, si = tb[ev][:, None], sb[ev][:, None]
+            comparable = (tb[None, :] > ti) | ((tb[None, :] == ti) & (eb[None, :] == 0))
+            conc += float(np.sum(comparable & (si > sb[None, :])))
+            disc += float(np.sum(comparable & (si < sb[None, :])))
+            tied += float(np.sum(comparable & (si == sb[None, :])))
+        sb_sorted = np.sort(sb)
+        later = np.insert(later, np.searchsorted(later, sb_sorted), sb_sorted)
+    return conc, disc, tied
+
+
 def harrell_c(time, event, score) -> dict:
-    """Harrell's C; returns c, concordant, discordant, tied_score, comparable pairs."""
+    """Harrell's C; returns c, concordant, discordant, tied_score, comparable pairs.
+
+    Comparable pairs: the shorter time is an event, or equal times with the other censored; tied
+    scores count 1/2 (R ``survival::concordance`` with ``timewt = "n"`` counts the same pairs).
+    """
     time = np.asarray(time, dtype=float)
     event = np.asarray(event, dtype=float)
     score = np.asarray(score, dtype=float)
-    conc = disc = tied = 0.0
-    idx = np.flatnonzero(event == 1)
-    for start in range(0, idx.size, 256):
-        i = idx[start:start + 256]
-        ti, si = time[i][:, None], score[i][:, None]
-        comparable = (time[None, :] > ti) | ((time[None, :] == ti) & (event[None, :] == 0))
-        conc += float(np.sum(comparable & (si > score[None, :])))
-        disc += float(np.sum(comparable & (si < score[None, :])))
-        tied += float(np.sum(comparable & (si == score[None, :])))
+    conc, disc, tied = _pair_counts(time, event, score)
     total = conc + disc + tied
     c = (conc + 0.5 * tied) / total if total > 0 else math.nan
     return {"c": c, "concordant": conc, "discordant": disc, "tied_score": tied, "comparable": total}
@@ -47,9 +82,9 @@ def km_curve(time, event) -> pd.DataFrame:
     surv, greenwood variance sum)."""
     time = np.asarray(time, dtype=float)
     event = np.asarray(event, dtype=float)
-    ut = np.unique(time[event == 1])
-    n_risk = np.array([(time >= u).sum() for u in ut], dtype=float)
-    d = np.array([((time == u) & (event == 1)).sum() for u in ut], dtype=float)
+    ut, d = np.unique(time[event == 1], return_counts=True)
+    n_risk = (len(time) - np.searchsorted(np.sort(time), ut, side="left")).astype(float)
+    d = d.astype(float)
     surv = np.cumprod(1 - d / n_risk)
     with np.errstate(divide="ignore", invalid="ignore"):
         gw = np.cumsum(np.where(n_risk > d, d / (n_risk * (n_risk - d)), np.inf))
@@ -111,9 +146,11 @@ def auc_ipcw(time, event, score, t: float) -> float:
     if not cases.any() or not controls.any():
         return math.nan
     w = 1.0 / censoring_survival_left(time, event, time[cases])
-    sc, sk = score[cases][:, None], score[controls][None, :]
-    pair = (sc > sk).astype(float) + 0.5 * (sc == sk)
-    num = float(np.sum(w * pair.sum(axis=1)))
+    # per case: controls with a lower score count 1, equal score 1/2 (binary search, not a pair matrix)
+    sk = np.sort(score[controls])
+    below = np.searchsorted(sk, score[cases], side="left")
+    equal = np.searchsorted(sk, score[cases], side="right") - below
+    num = float(np.sum(w * (below + 0.5 * equal)))
     return num / (float(np.sum(w)) * controls.sum())
 
 
@@ -125,10 +162,11 @@ def breslow_risk(lp_new, time, event, lp_fit, t: float) -> np.ndarray:
     lp_fit = np.asarray(lp_fit, dtype=float)
     shift = float(np.mean(lp_fit))
     r = np.exp(lp_fit - shift)
-    ut = np.unique(time[(event == 1) & (time <= t)])
-    h0 = 0.0
-    for u in ut:
-        h0 += ((time == u) & (event == 1)).sum() / r[time >= u].sum()
+    ut, d = np.unique(time[(event == 1) & (time <= t)], return_counts=True)
+    order = np.argsort(time, kind="stable")
+    risk_after = np.concatenate([np.cumsum(r[order][::-1])[::-1], [0.0]])  # sum of r with time >= time[order][k]
+    at_risk = risk_after[np.searchsorted(time[order], ut, side="left")]
+    h0 = float(np.sum(d / at_risk))
     return 1 - np.exp(-h0 * np.exp(np.asarray(lp_new, dtype=float) - shift))
 
 

@@ -123,6 +123,8 @@ def biomarkers_section(files: dict, k: int = 0, q_threshold: float = 0.1) -> Sec
     sec = new_section("biomarkers", TITLE)
     method = markers["fdr_method"].dropna().iloc[0] if "fdr_method" in markers and markers["fdr_method"].notna().any() else "BH"
     columns, rows = combined_table(cox, fisher, k)
+    chi_markers = {label(m) for m, t in zip(fisher["marker"], fisher.get("test", pd.Series([""] * len(fisher))))
+                   if str(t).startswith("Pearson")}
     display = frame_from_cells(columns, rows)
     tables = {"biomarkers_cox_fisher": display}
     figures = {}
@@ -140,7 +142,9 @@ def biomarkers_section(files: dict, k: int = 0, q_threshold: float = 0.1) -> Sec
         "Univariable Cox models of PFS after stopping (left) next to the Simmons-style comparison of progression "
         "by a fixed horizon after the stop (right, Fisher's exact test).", display,
         numeric=tuple(columns[2:]), cells=rows, group_rows=True,
-        notes=[f"q: {method}-adjusted across markers (one test per marker: Cox likelihood ratio; Fisher exact).",
+        notes=[f"q: {method}-adjusted across markers (one test per marker: Cox likelihood ratio; Fisher exact"
+               + ("; Pearson chi-square for " + ", ".join(sorted(chi_markers)) + " (many levels, large n)" if chi_markers else "")
+               + ").",
                "Fisher columns: patients evaluable at the horizon (progressed by then, or followed progression-free "
                "at least to it)."]))
     if "multivariable" in files and files["multivariable"]:

@@ -1,7 +1,13 @@
 """Nonparametric bootstrap over patients for the clone-censor-weight estimates.
 
 Each replicate resamples patients of the analysis panel with replacement and redoes everything
-(eligibility, cloning, refitting both deviation models, weights, KM and Cox). Replicate ``r`` draws
+(eligibility, cloning, refitting both deviation models, weights, KM and Cox). A resample is
+represented by how often each patient was drawn (frequency weights on the clones of the full
+panel, :class:`ReplicateEngine`): eligibility and cloning are per patient, so the clone rows and
+their sort orders are built once per shard, and each replicate refits the deviation models with
+frequency weights and the KM/Cox with multiplicity-times-IPC weights (Efron ties counted with
+multiplicity). This gives the same numbers as analysing the duplicated-row resample (tested to
+1e-6; the only differences are optimiser tolerances) at a fraction of the cost. Replicate ``r`` draws
 from ``default_rng(SeedSequence([seed, r]))``, so a replicate's result depends only on the config
 seed and its index: shards (replicates ``shard, shard + n_shards, ...``) can run in any grouping,
 order or number of cores and the gathered table is byte-identical. SE: standard deviation of the
@@ -15,9 +21,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .ccw import build_clones, eligible, estimate
+from .ccw import build_clones, clone_design, clone_weights, eligible, estimate
 from .protocol import Protocol
-from .wcox import cox_fit
+from .wcox import CoxRefit, cox_fit
+from .wkm import KMIndex
 
 
 def shard_replicates(n_boot: int, n_shards: int, shard: int) -> list[int]:
@@ -81,16 +88,74 @@ def ccw_point(panel: pd.DataFrame, p: Protocol, marker: str | None = "cr_at_land
     return out
 
 
+class ReplicateEngine:
+    """The CCW estimates of :func:`ccw_point` (``se=False``) for bootstrap resamples given as
+    frequencies (times each panel row was drawn), on a clone structure built once."""
+
+    def __init__(self, panel: pd.DataFrame, p: Protocol, marker: str | None = "cr_at_landmark"):
+        self.p = p
+        self.elig_rows = np.flatnonzero(eligible(panel, p))
+        elig = panel.iloc[self.elig_rows].reset_index(drop=True)
+        self.design = clone_design(elig, p)
+        _, self.start = clone_weights(self.design, p)  # full-panel fits: warm starts of the refits
+        arms = self.design.arms
+        self.pid = {a: arms[a]["pid"] for a in (0, 1)}
+        self.seg = {a: arms[a]["seg"] for a in (0, 1)}
+        self.km = {a: KMIndex(arms[a]["start"], arms[a]["stop"], arms[a]["event"]) for a in (0, 1)}
+        cat = {k: np.concatenate([arms[0][k], arms[1][k]]) for k in ("start", "stop", "event", "pid")}
+        arm = np.concatenate([np.zeros(len(self.pid[0])), np.ones(len(self.pid[1]))])
+        self.pid_all = cat["pid"]
+        self.cox = CoxRefit(cat["start"], cat["stop"], cat["event"], arm, ties=p.ties)
+        self.marker_rows = None
+        if marker and len(arm):
+            m = marker_at_time_zero(elig, p, marker)[self.pid_all]
+            self.marker_rows = m
+            self.cox_int = CoxRefit(cat["start"], cat["stop"], cat["event"], np.column_stack([arm, m, arm * m]),
+                                    ties=p.ties)
+
+    def estimate(self, freq: np.ndarray) -> dict:
+        """Estimates for a resample with ``freq[i]`` copies of panel row i."""
+        p = self.p
+        f = np.asarray(freq, float)[self.elig_rows]
+        W, _ = clone_weights(self.design, p, f, start=self.start)
+        v = {a: f[self.pid[a]] * W[a][self.pid[a], self.seg[a]] for a in (0, 1)}
+        fits = {a: self.km[a].fit(v[a]) for a in (0, 1)}
+        out: dict = {"n_eligible": int(f.sum())}
+        for h in p.horizons:
+            sa, sb = fits[0].at(h)[0], fits[1].at(h)[0]
+            out[f"surv_A_{h:g}"], out[f"surv_B_{h:g}"] = sa, sb
+            out[f"diff_{h:g}"] = sb - sa
+            out[f"ratio_{h:g}"] = sb / sa if sa > 0 else np.nan
+        ra, rb = fits[0].rmst(p.tau), fits[1].rmst(p.tau)
+        out["rmst_A"], out["rmst_B"], out["rmst_diff"] = ra, rb, rb - ra
+        weights = np.concatenate([v[0], v[1]])
+        mult = f[self.pid_all]
+        b = self.cox.coef(weights, mult)
+        out["loghr"], out["se_loghr"], out["hr"] = float(b[0]), np.nan, float(np.exp(b[0]))
+        for h in p.horizons:
+            r = out.get(f"ratio_{h:g}")
+            out[f"logratio_{h:g}"] = float(np.log(r)) if r and r > 0 else np.nan
+        if self.marker_rows is not None:
+            m = self.marker_rows[mult > 0]
+            if m.min() == m.max():
+                out.update(loghr_interaction=np.nan, loghr_marker0=np.nan, loghr_marker1=np.nan)
+            else:
+                b = self.cox_int.coef(weights, mult)
+                out.update(loghr_marker0=float(b[0]), loghr_marker1=float(b[0] + b[2]),
+                           loghr_interaction=float(b[2]))
+        return out
+
+
 def bootstrap_replicates(panel: pd.DataFrame, p: Protocol, replicates, seed: int,
                          marker: str | None = "cr_at_landmark") -> pd.DataFrame:
     """Estimates for the given replicate indices (rows sorted by replicate)."""
     n = len(panel)
+    engine = ReplicateEngine(panel, p, marker)
     rows = []
     for r in sorted(int(x) for x in replicates):
         idx = replicate_rng(seed, r).integers(0, n, n)
-        boot = panel.iloc[idx].reset_index(drop=True)
         try:
-            est = ccw_point(boot, p, marker=marker, se=False)
+            est = engine.estimate(np.bincount(idx, minlength=n))
         except Exception as exc:  # a degenerate resample (e.g. no deviations) must not kill a shard
             est = {"error": f"{type(exc).__name__}: {exc}"}
         est["replicate"] = r

@@ -39,6 +39,8 @@ from the bootstrap (refitting the weights), see :mod:`.bootstrap`.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -69,55 +71,85 @@ def _resp(panel: pd.DataFrame, t: np.ndarray) -> np.ndarray:
     return cr.astype(float), pr.astype(float)
 
 
-def _truncate(values: np.ndarray, mask: np.ndarray, pct) -> np.ndarray:
+def _truncate(values: np.ndarray, mask: np.ndarray, pct, freq: np.ndarray | None = None) -> np.ndarray:
+    """Clip ``values[mask]`` to its percentiles ``pct``; ``freq`` (per row of ``values``) repeats
+    each clone as often as it was drawn (the percentiles of the duplicated sample)."""
     if not pct or not mask.any():
         return values
-    lo, hi = np.percentile(values[mask], pct)
+    sample = values[mask]
+    if freq is not None:
+        reps = np.broadcast_to(freq[:, None], values.shape)[mask].astype(int)
+        sample = np.repeat(sample, reps)
+    if not len(sample):
+        return values
+    lo, hi = np.percentile(sample, pct)
     out = values.copy()
     out[mask] = np.clip(values[mask], lo, hi)
     return out
 
 
-def _interval_model(X: np.ndarray, y: np.ndarray):
-    """Pooled logistic fit; None when the outcome does not vary (probability = observed rate)."""
-    if len(y) == 0 or y.min() == y.max():
+def _interval_model(X: np.ndarray, y: np.ndarray, w: np.ndarray | None = None, start=None):
+    """Pooled logistic fit (``w``: frequency weights); None when the outcome does not vary among
+    rows of positive weight (probability = observed rate)."""
+    yy = y if w is None else y[w > 0]
+    if len(yy) == 0 or yy.min() == yy.max():
         return None
-    return logit_fit(X, y, ridge=1e-6)
+    return logit_fit(X, y, weights=w, ridge=1e-6, start=start)
 
 
-def _arm_rows(arm: int, bounds: np.ndarray, W: np.ndarray, censor: np.ndarray, yr: np.ndarray,
-              evr: np.ndarray) -> pd.DataFrame:
-    """Counting-process rows of one arm: segment m = (bounds[m], bounds[m+1]] with weight W[:, m],
-    cut at the outcome time ``yr`` and at the artificial censoring time ``censor`` (inf = none)."""
-    n, M = W.shape
+def _arm_rows(bounds: np.ndarray, n: int, censor: np.ndarray, yr: np.ndarray, evr: np.ndarray) -> dict:
+    """Counting-process rows of one arm: segment m = (bounds[m], bounds[m+1]], cut at the outcome
+    time ``yr`` and at the artificial censoring time ``censor`` (inf = none). Returns arrays pid
+    (row of the panel), seg (m), start, stop, event; the weight of a row is W[pid, seg]."""
+    M = len(bounds) - 1
     b0 = np.broadcast_to(bounds[:-1][None, :], (n, M))
     b1 = np.broadcast_to(bounds[1:][None, :], (n, M))
     end = np.minimum(np.minimum(b1, yr[:, None]), censor[:, None])
-    valid = end > b0
-    i, m = np.nonzero(valid)
+    i, m = np.nonzero(end > b0)
     stop = end[i, m]
     event = evr[i] & (yr[i] <= b1[i, m]) & (yr[i] <= censor[i]) & (stop == yr[i])
-    return pd.DataFrame({"pid": i, "arm": arm, "start": b0[i, m], "stop": stop, "event": event.astype(int),
-                         "weight": W[i, m]})
+    return {"pid": i, "seg": m, "start": b0[i, m], "stop": stop, "event": event.astype(int)}
 
 
-def _normalise(W: np.ndarray, bounds: np.ndarray, censor: np.ndarray, yr: np.ndarray) -> np.ndarray:
+def _normalise(W: np.ndarray, bounds: np.ndarray, censor: np.ndarray, yr: np.ndarray,
+               freq: np.ndarray | None = None) -> np.ndarray:
     """Stabilisation by a time-only numerator: scale each segment so that the mean weight of the
     clones present at its start is 1 (constant within an arm's risk set: the KM is unchanged)."""
     present = (yr[:, None] > bounds[None, :-1]) & (censor[:, None] > bounds[None, :-1])
-    tot = np.where(present, W, 0).sum(0)
-    cnt = present.sum(0)
+    f = np.ones(len(W)) if freq is None else freq
+    tot = np.where(present, W * f[:, None], 0).sum(0)
+    cnt = (present * f[:, None]).sum(0)
     scale = np.where(tot > 0, cnt / np.where(tot > 0, tot, 1), 1.0)
     return W * scale[None, :]
 
 
-def build_clones(panel: pd.DataFrame, p: Protocol, return_models: bool = False):
-    """Clone, censor and weight. ``panel`` is the eligible panel (see :func:`eligible`).
+@dataclass
+class CloneDesign:
+    """Everything of the clone-censor-weight construction that does not depend on the fitted
+    deviation models: the artificial censoring, the person-interval designs of the two logistic
+    models and the counting-process rows of both arms (weights come from :func:`clone_weights`)."""
 
-    Returns a dict with ``rows`` (DataFrame: pid = row of ``panel``, arm 0 = A stop / 1 = B continue,
-    start, stop (months since time zero), event, weight) and diagnostics ``censored`` (artificial
-    censoring per arm and interval), ``n_eligible``.
-    """
+    n: int
+    yr: np.ndarray
+    bounds: dict          # arm -> segment bounds (months since time zero)
+    censor: dict          # arm -> artificial censoring time per clone (inf = none)
+    b_index: tuple        # (patient, interval) of the B person-intervals at risk of deviation
+    b_X: np.ndarray
+    b_y: np.ndarray
+    a_index: tuple        # (patient, grace interval) of the A person-intervals used
+    a_X: np.ndarray
+    a_y: np.ndarray
+    a_target: np.ndarray  # pi_j of the used A person-intervals
+    a_dev: np.ndarray     # A clones censored at the end of grace
+    J: int
+    K: int
+    arms: dict            # arm -> row arrays (see _arm_rows)
+    censored: pd.DataFrame
+    covariates: list
+
+
+def clone_design(panel: pd.DataFrame, p: Protocol) -> CloneDesign:
+    """Clone and censor (weight-free part). ``panel`` is the eligible panel (see :func:`eligible`)."""
     n = len(panel)
     L, G, d, C = p.landmark, p.grace_end, p.interval, p.completion
     y = panel["y_time"].to_numpy(float)
@@ -140,32 +172,24 @@ def build_clones(panel: pd.DataFrame, p: Protocol, return_models: bool = False):
     stop_in = atrisk_b & (S[:, None] < e1)
     dev_b = (stop_in & (S[:, None] < y[:, None]) & (S[:, None] < prog[:, None]) & ~allowed[:, None]
              & (S[:, None] < allowed_at[:, None]))
-    factor = np.ones((n, K))
-    bden = None
-    if K and atrisk_b.any():
-        r_i, r_k = np.nonzero(atrisk_b)
-        t_k = r_k.astype(float)
+    r_i, r_k = np.nonzero(atrisk_b)
+    t_k = r_k.astype(float)
+    cols = [np.ones(len(r_i)), t_k, t_k ** 2]
+    if p.time_varying:
         cr, pr = _resp(panel, np.broadcast_to(e0, (n, K)))
-        cols = [np.ones(len(r_i)), t_k, t_k ** 2]
-        if p.time_varying:
-            cols += [cr[r_i, r_k], pr[r_i, r_k]]
-        if Z.shape[1]:
-            cols.append(Z[r_i])
-        X = np.column_stack(cols)
-        yb = dev_b[r_i, r_k].astype(float)
-        bden = _interval_model(X, yb)
-        pden = logit_predict(X, bden) if bden is not None else np.full(len(r_i), yb.mean())
-        factor[r_i, r_k] = 1.0 / np.clip(1 - pden, 1e-12, None)
-    Wb = np.cumprod(factor, axis=1) if K else np.ones((n, 0))
+        cols += [cr[r_i, r_k], pr[r_i, r_k]]
+    if Z.shape[1]:
+        cols.append(Z[r_i])
+    b_X = np.column_stack(cols)
+    b_y = dev_b[r_i, r_k].astype(float)
+    b_index = (r_i, r_k)
     dev_any = dev_b.any(axis=1) if K else np.zeros(n, bool)
-    k_dev = np.where(dev_any, dev_b.argmax(axis=1) if K else 0, K)
     # deviators are censored at their stop date: censoring them at the interval start would keep only
     # the would-be deviators whose event came before their stop (an excess of events in arm B). The
     # weights are constant within an interval, so at any time all clones of the risk set carry the
     # weight of the same interval (the KM hazard does not depend on a common factor).
     censor_b = np.where(dev_any, S - L, np.inf)
     bounds_b = np.concatenate([edges - L, [max(p.tau, edges[-1] - L + 1e-9)]])
-    Wseg_b = np.column_stack([Wb, Wb[:, -1] if K else np.ones(n)])
 
     # ---- A: stop within the grace period (L, G] -------------------------------------------------
     J = max(int(np.ceil((G - L) / d - 1e-9)), 1)
@@ -181,40 +205,19 @@ def build_clones(panel: pd.DataFrame, p: Protocol, return_models: bool = False):
         use = atrisk_a & (np.arange(J)[None, :] == J - 1)
     else:
         raise ValueError("grace_timing must be 'uniform' or 'observed'")
-    fa = np.ones((n, J))
-    aden = None
-    if use.any():
-        r_i, r_j = np.nonzero(use)
+    r_i, r_j = np.nonzero(use)
+    cols = [np.ones(len(r_i))] + [(r_j == j).astype(float) for j in range(1, J) if p.grace_timing == "uniform"]
+    if p.time_varying:
         cr, pr = _resp(panel, np.broadcast_to(g0, (n, J)))
-        cols = [np.ones(len(r_i))] + [(r_j == j).astype(float) for j in range(1, J) if p.grace_timing == "uniform"]
-        if p.time_varying:
-            cols += [cr[r_i, r_j], pr[r_i, r_j]]
-        if Z.shape[1]:
-            cols.append(Z[r_i])
-        X = np.column_stack(cols)
-        ya = stop_a[r_i, r_j].astype(float)
-        aden = _interval_model(X, ya)
-        pa = logit_predict(X, aden) if aden is not None else np.full(len(r_i), ya.mean())
-        pa = np.clip(pa, 1e-12, 1 - 1e-12)
-        pi = target[r_i, r_j] if target is not None else np.where(r_j == J - 1, 1.0, pa)
-        fa[r_i, r_j] = np.where(ya > 0, pi / pa, (1 - pi) / (1 - pa))
+        cols += [cr[r_i, r_j], pr[r_i, r_j]]
+    if Z.shape[1]:
+        cols.append(Z[r_i])
+    a_X = np.column_stack(cols)
+    a_y = stop_a[r_i, r_j].astype(float)
+    a_target = target[r_i, r_j] if target is not None else np.full(len(r_i), np.nan)
     dev_a = atrisk_a[:, -1] & ~stop_a[:, -1]  # still on ICI at G, event-free and not progressed
-    fa[dev_a, -1] = 1.0
-    Wa = np.cumprod(fa, axis=1)
     censor_a = np.where(dev_a, G - L, np.inf)
     bounds_a = np.concatenate([g - L, [max(p.tau, G - L + 1e-9)]])
-    Wseg_a = np.column_stack([np.ones(n), Wa])  # weight of grace interval j applies after it ends
-
-    if p.stabilise:
-        Wseg_a = _normalise(Wseg_a, bounds_a, censor_a, yr)
-        Wseg_b = _normalise(Wseg_b, bounds_b, censor_b, yr)
-    if p.truncate:
-        for W, bnd, cen in ((Wseg_a, bounds_a, censor_a), (Wseg_b, bounds_b, censor_b)):
-            present = (yr[:, None] > bnd[None, :-1]) & (cen[:, None] > bnd[None, :-1])
-            W[:] = _truncate(W, present, p.truncate)
-
-    rows = pd.concat([_arm_rows(0, bounds_a, Wseg_a, censor_a, yr, evr),
-                      _arm_rows(1, bounds_b, Wseg_b, censor_b, yr, evr)], ignore_index=True)
 
     cens = []
     for j in range(J):
@@ -226,9 +229,86 @@ def build_clones(panel: pd.DataFrame, p: Protocol, return_models: bool = False):
         cens.append({"arm": "B (continue)", "interval_start": edges[k] - L, "interval_end": edges[k + 1] - L,
                      "n_at_risk_of_deviation": int(atrisk_b[:, k].sum()), "n_stopped": int(stop_in[:, k].sum()),
                      "n_censored": int(dev_b[:, k].sum())})
-    out = {"rows": rows, "censored": pd.DataFrame(cens), "n_eligible": n, "covariates": znames}
+    return CloneDesign(
+        n=n, yr=yr, bounds={0: bounds_a, 1: bounds_b}, censor={0: censor_a, 1: censor_b},
+        b_index=b_index, b_X=b_X, b_y=b_y, a_index=(r_i, r_j), a_X=a_X, a_y=a_y, a_target=a_target,
+        a_dev=dev_a, J=J, K=K,
+        arms={0: _arm_rows(bounds_a, n, censor_a, yr, evr), 1: _arm_rows(bounds_b, n, censor_b, yr, evr)},
+        censored=pd.DataFrame(cens), covariates=znames)
+
+
+def clone_weights(design: CloneDesign, p: Protocol, freq: np.ndarray | None = None, start: dict | None = None):
+    """Fit the two deviation models and return the segment weights {arm: W (clones x segments)}
+    and the model coefficients {"A": ..., "B": ...} (None = outcome constant).
+
+    ``freq``: number of times each clone was drawn (bootstrap); None = 1. Frequency weights give
+    the same fits, weights, stabilisation and truncation as duplicating the clones. ``start``:
+    optional starting coefficients of the logistic fits (same optimum, fewer iterations).
+    """
+    n, J, K = design.n, design.J, design.K
+    start = start or {}
+    # B: weight in interval k = prod_{j <= k} 1 / (1 - p_j)
+    factor = np.ones((n, K))
+    bden = None
+    r_i, r_k = design.b_index
+    if K and len(r_i):
+        fw = None if freq is None else freq[r_i].astype(float)
+        bden = _interval_model(design.b_X, design.b_y, fw, start.get("B"))
+        if bden is not None:
+            pden = logit_predict(design.b_X, bden)
+        else:
+            pden = np.full(len(r_i), np.average(design.b_y, weights=fw) if fw is None or fw.sum() else 0.0)
+        factor[r_i, r_k] = 1.0 / np.clip(1 - pden, 1e-12, None)
+    Wb = np.cumprod(factor, axis=1) if K else np.ones((n, 0))
+    Wseg_b = np.column_stack([Wb, Wb[:, -1] if K else np.ones(n)])
+
+    # A: factor pi_j / p_j if stopped in grace interval j, (1 - pi_j) / (1 - p_j) otherwise
+    fa = np.ones((n, J))
+    aden = None
+    r_i, r_j = design.a_index
+    if len(r_i):
+        fw = None if freq is None else freq[r_i].astype(float)
+        ya = design.a_y
+        aden = _interval_model(design.a_X, ya, fw, start.get("A"))
+        if aden is not None:
+            pa = logit_predict(design.a_X, aden)
+        else:
+            pa = np.full(len(r_i), np.average(ya, weights=fw) if fw is None or fw.sum() else 0.0)
+        pa = np.clip(pa, 1e-12, 1 - 1e-12)
+        pi = np.where(np.isnan(design.a_target), np.where(r_j == J - 1, 1.0, pa), design.a_target)
+        fa[r_i, r_j] = np.where(ya > 0, pi / pa, (1 - pi) / (1 - pa))
+    fa[design.a_dev, -1] = 1.0
+    Wseg_a = np.column_stack([np.ones(n), np.cumprod(fa, axis=1)])  # weight of grace interval j applies after it ends
+
+    W = {0: Wseg_a, 1: Wseg_b}
+    for arm in (0, 1):
+        bnd, cen = design.bounds[arm], design.censor[arm]
+        if p.stabilise:
+            W[arm] = _normalise(W[arm], bnd, cen, design.yr, freq)
+        if p.truncate:
+            present = (design.yr[:, None] > bnd[None, :-1]) & (cen[:, None] > bnd[None, :-1])
+            W[arm] = _truncate(W[arm], present, p.truncate, freq)
+    return W, {"A": aden, "B": bden}
+
+
+def build_clones(panel: pd.DataFrame, p: Protocol, return_models: bool = False):
+    """Clone, censor and weight. ``panel`` is the eligible panel (see :func:`eligible`).
+
+    Returns a dict with ``rows`` (DataFrame: pid = row of ``panel``, arm 0 = A stop / 1 = B continue,
+    start, stop (months since time zero), event, weight) and diagnostics ``censored`` (artificial
+    censoring per arm and interval), ``n_eligible``.
+    """
+    design = clone_design(panel, p)
+    W, models = clone_weights(design, p)
+    frames = []
+    for arm in (0, 1):
+        r = design.arms[arm]
+        frames.append(pd.DataFrame({"pid": r["pid"], "arm": arm, "start": r["start"], "stop": r["stop"],
+                                    "event": r["event"], "weight": W[arm][r["pid"], r["seg"]]}))
+    rows = pd.concat(frames, ignore_index=True)
+    out = {"rows": rows, "censored": design.censored, "n_eligible": design.n, "covariates": design.covariates}
     if return_models:
-        out["models"] = {"A": aden, "B": bden}
+        out["models"] = models
     return out
 
 

@@ -17,29 +17,36 @@ def _expit(eta):
     return 1.0 / (1.0 + np.exp(-np.clip(eta, -_ETA_MAX, _ETA_MAX)))
 
 
-def _loglik(X, y, w, beta, pen):
-    eta = np.clip(X @ beta, -_ETA_MAX, _ETA_MAX)
+def _loglik_eta(eta, y, w, beta, pen):
     return float(np.sum(w * (y * eta - np.logaddexp(0.0, eta))) - 0.5 * np.sum(pen * beta ** 2))
 
 
 def logit_fit(X: np.ndarray, y: np.ndarray, weights: np.ndarray | None = None, max_iter: int = 60,
-              tol: float = 1e-10, ridge: float = 0.0) -> np.ndarray:
+              tol: float = 1e-10, ridge: float = 0.0, start: np.ndarray | None = None) -> np.ndarray:
     """Coefficients of P(y=1|X) = expit(X b); ``X`` must contain the intercept column.
 
-    ``ridge`` adds an L2 penalty ridge * |b|^2 / 2 (not on the intercept).
+    ``ridge`` adds an L2 penalty ridge * |b|^2 / 2 (not on the intercept). ``start``: starting
+    coefficients (default: intercept at the observed log-odds, slopes 0); the optimum is the same.
+    Rows of zero weight are dropped first (they do not enter the likelihood).
     """
     X = np.asarray(X, float)
     y = np.asarray(y, float)
     w = np.ones(len(y)) if weights is None else np.asarray(weights, float)
+    if weights is not None and not np.all(w > 0):
+        keep = w > 0
+        X, y, w = X[keep], y[keep], w[keep]
     p = X.shape[1]
     beta = np.zeros(p)
     ybar = np.clip(np.average(y, weights=w), 1e-6, 1 - 1e-6)
     beta[0] = np.log(ybar / (1 - ybar))
+    if start is not None and len(start) == p and np.all(np.isfinite(start)):
+        beta = np.asarray(start, float).copy()
     pen = np.full(p, ridge)
     pen[0] = 0.0
-    ll = _loglik(X, y, w, beta, pen)
+    eta = np.clip(X @ beta, -_ETA_MAX, _ETA_MAX)
+    ll = _loglik_eta(eta, y, w, beta, pen)
     for _ in range(max_iter):
-        mu = _expit(X @ beta)
+        mu = 1.0 / (1.0 + np.exp(-eta))
         v = np.clip(mu * (1 - mu), 1e-12, None) * w
         grad = X.T @ (w * (y - mu)) - pen * beta
         H = (X * v[:, None]).T @ X + np.diag(pen)
@@ -48,14 +55,16 @@ def logit_fit(X: np.ndarray, y: np.ndarray, weights: np.ndarray | None = None, m
         except np.linalg.LinAlgError:
             step = np.linalg.lstsq(H, grad, rcond=None)[0]
         new = beta + step
-        ll_new = _loglik(X, y, w, new, pen)
+        eta_new = np.clip(X @ new, -_ETA_MAX, _ETA_MAX)
+        ll_new = _loglik_eta(eta_new, y, w, new, pen)
         halvings = 0
         while ll_new < ll - 1e-12 and halvings < 30:
             step /= 2
             new = beta + step
-            ll_new = _loglik(X, y, w, new, pen)
+            eta_new = np.clip(X @ new, -_ETA_MAX, _ETA_MAX)
+            ll_new = _loglik_eta(eta_new, y, w, new, pen)
             halvings += 1
-        beta = new
+        beta, eta = new, eta_new
         done = abs(ll_new - ll) <= tol * (1 + abs(ll_new)) or np.max(np.abs(step)) < tol * (1 + np.max(np.abs(beta)))
         ll = ll_new
         if done:

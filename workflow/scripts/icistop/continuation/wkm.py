@@ -73,26 +73,40 @@ class KMFit:
         return -self._row_influence(g)
 
 
+class KMIndex:
+    """Weight-free part of the weighted KM of fixed (start, stop, event) rows: event times and the
+    sort orders of the at-risk sums, so that refits with new weights (bootstrap frequencies times
+    IPC weights) need only cumulative sums."""
+
+    def __init__(self, start, stop, event):
+        self.stop = np.asarray(stop, float)
+        self.start = np.full(len(self.stop), -np.inf) if start is None else np.asarray(start, float)
+        self.event = np.asarray(event, float)
+        ev = self.event > 0
+        self.ev = ev
+        self.times = np.unique(self.stop[ev])
+        self.j = np.searchsorted(self.times, self.stop[ev])
+        self.order_stop = np.argsort(self.stop, kind="mergesort")
+        self.order_start = np.argsort(self.start, kind="mergesort")
+        self.pos_stop = np.searchsorted(self.stop[self.order_stop], self.times, side="left")
+        self.pos_start = np.searchsorted(self.start[self.order_start], self.times, side="left")
+
+    def fit(self, weights=None) -> KMFit:
+        w = np.ones(len(self.stop)) if weights is None else np.asarray(weights, float)
+        d = np.bincount(self.j, weights=w[self.ev], minlength=len(self.times))
+        csum_stop = np.concatenate([[0.0], np.cumsum(w[self.order_stop])])
+        csum_start = np.concatenate([[0.0], np.cumsum(w[self.order_start])])
+        total = csum_stop[-1]
+        # weight with stop >= t minus weight with start >= t
+        y = (total - csum_stop[self.pos_stop]) - (total - csum_start[self.pos_start])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            surv = np.cumprod(1.0 - np.where(y > 0, d / y, 0.0))
+        return KMFit(self.times, y, d, surv, self.start, self.stop, self.event, w)
+
+
 def km_fit(start, stop, event, weights=None) -> KMFit:
     """Weighted KM; ``start=None`` for right-censored data without entry times."""
-    stop = np.asarray(stop, float)
-    start = np.full(len(stop), -np.inf) if start is None else np.asarray(start, float)
-    event = np.asarray(event, float)
-    w = np.ones(len(stop)) if weights is None else np.asarray(weights, float)
-    ev = event > 0
-    times = np.unique(stop[ev])
-    j = np.searchsorted(times, stop[ev])
-    d = np.bincount(j, weights=w[ev], minlength=len(times))
-    order_stop = np.sort(stop)
-    csum_stop = np.concatenate([[0.0], np.cumsum(w[np.argsort(stop, kind="mergesort")])])
-    csum_start = np.concatenate([[0.0], np.cumsum(w[np.argsort(start, kind="mergesort")])])
-    total = csum_stop[-1]
-    # weight with stop >= t minus weight with start >= t
-    y = (total - csum_stop[np.searchsorted(order_stop, times, side="left")]) - (
-        total - csum_start[np.searchsorted(np.sort(start), times, side="left")])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        surv = np.cumprod(1.0 - np.where(y > 0, d / y, 0.0))
-    return KMFit(times, y, d, surv, start, stop, event, w)
+    return KMIndex(start, stop, event).fit(weights)
 
 
 def cluster_sum(values: np.ndarray, cluster) -> np.ndarray:
