@@ -54,8 +54,9 @@ def set_nested(cfg: dict, dotted: str, value) -> None:
     cfg[keys[-1]] = value
 
 
-def run_size(n: int, cores: int, overrides: list[str], scratch: Path) -> pd.DataFrame:
-    work = scratch / f"n{n}"
+def setup_workdir(n: int, work: Path, overrides: list[str] = ()) -> float:
+    """A scratch copy of the workflow with a generated cohort of n patients (seed 20231127) in
+    work/data and the config (with overrides) in work/bench.yaml; returns the generation time."""
     if work.exists():
         shutil.rmtree(work)
     work.mkdir(parents=True)
@@ -72,6 +73,20 @@ def run_size(n: int, cores: int, overrides: list[str], scratch: Path) -> pd.Data
         key, value = item.split("=", 1)
         set_nested(cfg, key, yaml.safe_load(value))
     (work / "bench.yaml").write_text(yaml.safe_dump(cfg))
+    return gen_s
+
+
+def prepare_endpoints(n: int, work: Path) -> Path:
+    """setup_workdir plus the workflow up to results/endpoints/ (for benchmarks of single stages)."""
+    setup_workdir(n, work)
+    subprocess.run([SNAKEMAKE, "--cores", "2", "--configfile", "bench.yaml", "results/endpoints/endpoints.parquet",
+                    "results/endpoints/assessments.parquet"], cwd=work, capture_output=True, check=True)
+    return work
+
+
+def run_size(n: int, cores: int, overrides: list[str], scratch: Path) -> pd.DataFrame:
+    work = scratch / f"n{n}"
+    gen_s = setup_workdir(n, work, overrides)
     t0 = time.perf_counter()
     proc = subprocess.run([SNAKEMAKE, "--cores", str(cores), "--configfile", "bench.yaml"], cwd=work,
                           capture_output=True, text=True)

@@ -9,6 +9,8 @@ rule import_cbioportal:
         ),
     log:
         "logs/import_cbioportal.log",
+    benchmark:
+        "benchmarks/runs/import_cbioportal.tsv"
     conda:
         "../envs/icistop.yaml"
     params:

@@ -22,6 +22,8 @@ rule report_data:
         tables=REPORT_WIRING.table_files("data"),
     log:
         "logs/report_data.log",
+    benchmark:
+        "benchmarks/runs/report_data.tsv"
     conda:
         "../envs/icistop.yaml"
     params:
@@ -41,6 +43,8 @@ rule report_cohort:
         tables=REPORT_WIRING.table_files("cohort"),
     log:
         "logs/report_cohort.log",
+    benchmark:
+        "benchmarks/runs/report_cohort.tsv"
     conda:
         "../envs/icistop.yaml"
     params:
@@ -85,6 +89,8 @@ rule report_swimmer:
         figures=REPORT_WIRING.figure_files("swimmer", wrap=True),
     log:
         "logs/report_swimmer.log",
+    benchmark:
+        "benchmarks/runs/report_swimmer.tsv"
     conda:
         "../envs/icistop.yaml"
     params:
@@ -104,6 +110,8 @@ rule report_survival:
         tables=REPORT_WIRING.table_files("survival"),
     log:
         "logs/report_survival.log",
+    benchmark:
+        "benchmarks/runs/report_survival.tsv"
     conda:
         "../envs/icistop.yaml"
     params:
@@ -123,6 +131,8 @@ rule report_continuation:
         tables=REPORT_WIRING.table_files("continuation"),
     log:
         "logs/report_continuation.log",
+    benchmark:
+        "benchmarks/runs/report_continuation.tsv"
     conda:
         "../envs/icistop.yaml"
     params:
@@ -142,6 +152,8 @@ rule report_biomarkers:
         tables=REPORT_WIRING.table_files("biomarkers"),
     log:
         "logs/report_biomarkers.log",
+    benchmark:
+        "benchmarks/runs/report_biomarkers.tsv"
     conda:
         "../envs/icistop.yaml"
     params:
@@ -163,6 +175,8 @@ rule report:
         ),
     log:
         "logs/report.log",
+    benchmark:
+        "benchmarks/runs/report.tsv"
     conda:
         "../envs/icistop.yaml"
     params:

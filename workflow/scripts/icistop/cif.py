@@ -59,8 +59,17 @@ def _aj_core(e, x, c, w, causes, cluster=None, block: float = 2e7) -> dict:
     if cluster is not None:
         codes = pd.factorize(pd.Series(cluster), sort=True)[0]
         agg = sparse.csr_matrix((w, (codes, np.arange(len(w)))), shape=(codes.max() + 1, len(w)))
+        rows, mult = np.arange(len(w)), w
+    else:
+        # each row its own cluster: Var = sum_i w_i^2 u_i(t)^2 and u_i depends on the row only through
+        # (entry bin, exit time, status), so rows sharing these are summed first (exact; turns the
+        # rows x times loop into distinct-rows x times)
+        code = (ke.astype(np.int64) * (nt + 1) + jx) * (int(c.max(initial=0)) + 1) + c.astype(np.int64)
+        _, rows, inv = np.unique(code, return_index=True, return_inverse=True)
+        mult = np.sqrt(np.bincount(inv.ravel(), weights=w**2))
+    ke, je, jx, c, ce, k_row = ke[rows], je[rows], jx[rows], c[rows], ce[rows], k_row[rows]
     out = dict(time=t, n_risk=y, n_censor=n_censor, event_free=surv, n_event={}, cif={}, se={})
-    step = max(1, int(block // max(len(w), 1)))
+    step = max(1, int(block // max(len(rows), 1)))
     for k in causes:
         a = dk[k] * yinv
         f_cum = np.cumsum(s_minus * a)
@@ -78,7 +87,7 @@ def _aj_core(e, x, c, w, causes, cluster=None, block: float = 2e7) -> dict:
             u = (h_cum[mi] - he[:, None]) - ce[:, None] * (f_cum[mi] - fe[:, None]) - (d_cum[mi] - de[:, None])
             u += np.where(before, 0.0, k_row[:, None] * (f_cum[js][None, :] - fx[:, None]) + jump[:, None])
             u = np.where(started, u, 0.0)
-            agg_u = w[:, None] * u if agg is None else agg @ u
+            agg_u = mult[:, None] * u if agg is None else agg @ u
             var[js] = np.sum(agg_u**2, axis=0)
         out["n_event"][k] = dk[k]
         out["cif"][k] = f_cum

@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import sparse
 
 
 @dataclass
@@ -53,20 +54,14 @@ class _RiskSets:
         self.event = np.asarray(event, float) > 0
         ev_idx = np.flatnonzero(self.event)
         self.times = np.unique(self.stop[ev_idx])  # sorted unique event times
-        # rows sorted by stop descending / start descending for "at risk" cumulative sums
-        self.order_stop = np.argsort(-self.stop, kind="mergesort")
-        self.order_start = np.argsort(-self.start, kind="mergesort")
-        # number of rows with stop >= t  and start >= t for each event time
-        n = len(self.stop)
-        self.n_stop_ge = n - np.searchsorted(self.stop[self.order_stop][::-1], self.times, side="left")
-        self.n_start_ge = n - np.searchsorted(self.start[self.order_start][::-1], self.times, side="left")
         # deaths: event rows mapped to time index
         self.death_rows = ev_idx
         self.death_time = np.searchsorted(self.times, self.stop[ev_idx])
         # number of event times <= stop / <= start: row at risk at time j iff bin_start <= j < bin_stop
         self.bin_stop = np.searchsorted(self.times, self.stop, side="right")
         self.bin_start = np.searchsorted(self.times, self.start, side="right")
-        self.weighted(np.ones(n) if weights is None else weights)
+        self._bins = self._death_bins = None  # sparse bin matrices, built on first use
+        self.weighted(np.ones(len(self.stop)) if weights is None else weights)
 
     def weighted(self, weights, freq=None) -> "_RiskSets":
         """Attach case weights ``w`` (in place; returns self). ``freq``: row multiplicities (bootstrap
@@ -79,26 +74,32 @@ class _RiskSets:
         return self
 
     def risk_sum(self, values: np.ndarray) -> np.ndarray:
-        """Sum of ``values`` (rows x ...) over rows at risk (start < t <= stop) at each event time."""
-        vs = values[self.order_stop]
-        vb = values[self.order_start]
-        zero = np.zeros((1,) + values.shape[1:])
-        cs = np.concatenate([zero, np.cumsum(vs, axis=0)])
-        cb = np.concatenate([zero, np.cumsum(vb, axis=0)])
-        return cs[self.n_stop_ge] - cb[self.n_start_ge]
+        """Sum of ``values`` (rows x ...) over rows at risk (start < t <= stop) at each event time:
+        per-bin sums by one sparse product (bin = event times <= the row's stop, minus the same
+        for its start), then a reverse cumulative sum over the bins. No sort or copy of the rows."""
+        if self._bins is None:
+            n, m = len(self.stop), len(self.times)
+            rows = np.arange(n)
+            self._bins = sparse.csr_matrix(
+                (np.concatenate([np.ones(n), -np.ones(n)]),
+                 (np.concatenate([self.bin_stop, self.bin_start]), np.concatenate([rows, rows]))), shape=(m + 1, n))
+        flat = values.reshape(len(values), -1)
+        per_bin = np.asarray(self._bins @ flat)
+        out = np.cumsum(per_bin[::-1], axis=0)[::-1][1:]
+        return out.reshape((len(self.times),) + values.shape[1:])
 
     def death_sum(self, values: np.ndarray) -> np.ndarray:
-        out = np.zeros((len(self.times),) + values.shape[1:])
-        np.add.at(out, self.death_time, values[self.death_rows])
-        return out
+        if self._death_bins is None:
+            self._death_bins = sparse.csr_matrix(
+                (np.ones(len(self.death_rows)), (self.death_time, self.death_rows)), shape=(len(self.times), len(self.stop)))
+        flat = values.reshape(len(values), -1)
+        return np.asarray(self._death_bins @ flat).reshape((len(self.times),) + values.shape[1:])
 
     def cum_over_rows(self, per_time: np.ndarray) -> np.ndarray:
         """For each row, sum of ``per_time`` over event times t with start < t <= stop."""
         zero = np.zeros((1,) + per_time.shape[1:])
         c = np.concatenate([zero, np.cumsum(per_time, axis=0)])
-        hi = np.searchsorted(self.times, self.stop, side="right")
-        lo = np.searchsorted(self.times, self.start, side="right")
-        return c[hi] - c[lo]
+        return c[self.bin_stop] - c[self.bin_start]
 
 
 def _substeps(rs: _RiskSets, ties: str):
@@ -145,9 +146,12 @@ def _loglik_score_info(rs, X, beta, ties, need_info=True):
     U = (wdeath[:, None] * X[rs.death_rows]).sum(0) - (meanwt[:, None] * xbar).sum(0)
     if not need_info:
         return ll, U, None
-    XX = X[:, :, None] * X[:, None, :]
-    S2 = rs.risk_sum(r[:, None, None] * XX)
-    D2 = rs.death_sum(r[:, None, None] * XX)
+    iu = np.triu_indices(p)  # x x' is symmetric: sum its upper triangle only
+    rxx = r[:, None] * X[:, iu[0]] * X[:, iu[1]]
+    S2, D2 = np.zeros((len(rs.times), p, p)), np.zeros((len(rs.times), p, p))
+    for M, half in ((S2, rs.risk_sum(rxx)), (D2, rs.death_sum(rxx))):
+        M[:, iu[0], iu[1]] = half
+        M[:, iu[1], iu[0]] = half
     return ll, U, _info(S2, D2, j, frac, meanwt, den, xbar)
 
 
