@@ -1,6 +1,8 @@
 """Cox models (icistop.coxph): hand-computed Efron likelihood, engine agreement, invariances.
 R agreement (coefficients, model and robust SEs, time-varying, strata, weights) is in test_oracle_survival.py."""
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -215,3 +217,29 @@ def test_monotone_likelihood_is_flagged():
         assert any("may be infinite" in n for n in r.notes)
     ok = cox_fit(_cohort(), "time", "event", ["x1"])
     assert ok.notes == []
+
+
+@pytest.mark.parametrize("transform", ["km", "identity", "log"])
+@pytest.mark.parametrize("strata", [False, True])
+def test_ph_test_equals_lifelines(transform, strata):
+    """The vectorised scaled-Schoenfeld test gives lifelines' proportional_hazard_test statistics
+    (same fitted model), with tied times, integer case weights and strata."""
+    from lifelines.statistics import proportional_hazard_test
+
+    rng = np.random.default_rng(3)
+    n = 400
+    df = pd.DataFrame({"t": rng.integers(1, 40, n).astype(float), "e": (rng.random(n) < 0.6).astype(int),
+                       "x": rng.normal(size=n), "g": rng.choice(["a", "b", "c"], n), "s": rng.integers(0, 2, n),
+                       "w": rng.integers(1, 3, n).astype(float)})
+    df["t"] = df["t"] * np.exp(0.2 * df["x"] * (df["t"] > 20))  # some non-proportionality
+    res = cox_fit(df, "t", "e", ["x", "g"], categorical={"g": None}, strata="s" if strata else None,
+                  weights="w", engine="lifelines", robust=False)
+    ours = ph_test(res, time_transform=transform).set_index("term")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = proportional_hazard_test(res.model, res.fit_data, time_transform=transform).summary
+    assert np.allclose(ours.loc[list(ref.index), "statistic"], ref["test_statistic"], rtol=1e-9, atol=1e-12)
+    # the own Efron engine's fit gives the same test to optimiser precision
+    eff = cox_fit(df, "t", "e", ["x", "g"], categorical={"g": None}, strata="s" if strata else None,
+                  weights="w", engine="efron", robust=False)
+    assert np.allclose(ph_test(eff, time_transform=transform)["statistic"], ours["statistic"], rtol=1e-6)

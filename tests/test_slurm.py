@@ -208,6 +208,25 @@ def test_slurm_profile_names_existing_rules():
     assert set(profile.get("group-components", {})) <= groups
 
 
+def test_slurm_resources_cover_the_scale_benchmark():
+    """The profile's per-rule memory and run time are at least what the committed scale benchmark
+    measured at 10^5 patients (benchmarks/size_resources.py writes them), for every rule measured."""
+    import pandas as pd
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from size_resources import rule_of
+
+    profile = yaml.safe_load((ROOT / PROFILE / "config.yaml").read_text())
+    res = profile["set-resources"]
+    bench = pd.read_csv(ROOT / "benchmarks" / "scale_results.tsv", sep="\t")
+    bench = bench[(bench["n_patients"] == 100_000) & ~bench["rule"].str.startswith("(")]
+    assert len(bench), "no 10^5 rows in benchmarks/scale_results.tsv"
+    for name, g in bench.assign(rule=bench["rule"].map(rule_of)).groupby("rule"):
+        assert name in res, f"{name} has no resources in the SLURM profile"
+        assert res[name]["mem_mb"] >= g["max_rss_mb"].max(), name
+        assert res[name]["runtime"] * 60 >= g["wall_s"].max(), name
+
+
 def _plugin_installed() -> bool:
     probe = subprocess.run([sys.executable, "-c", "import snakemake_executor_plugin_slurm"], capture_output=True)
     return probe.returncode == 0
