@@ -8,6 +8,9 @@ process, and reports the median of ``--repeats`` timings and the largest differe
   duplicated patients, after = frequency weights on the fixed clone structure.
 - ``survival_compare``: log-rank, Cox, PH checks and time-split HRs of all groupings.
 - ``harrell_c``: Harrell's C of a 3-level score on the stop cohort.
+- ``horizon_fisher``: the recurrence-by-horizon table of all markers (before: exact r x c Fisher
+  at any size; after: Pearson chi-square beyond ``exact_rxc_max_work``, so p-values of some markers
+  differ by design); capped by ``--timeout``.
 
 Usage: .venv/bin/python benchmarks/before_after.py --before 624fcbb --n 100000 [--repeats 3]
 Writes benchmarks/before_after.tsv.
@@ -66,6 +69,11 @@ elif task == "harrell_c":
     e = stop["pfs_event"].to_numpy(float)
     sec, out = timed(lambda: disc.harrell_c(t, e, score))
     res = {"seconds": sec, "values": [out["c"]]}
+elif task == "horizon_fisher":
+    from icistop import biomarkers as bm
+    data, _ = bm.prepare_analysis_data(ep, None, cfg["biomarkers"])
+    sec, out = timed(lambda: bm.horizon_fisher(data, cfg["biomarkers"]))
+    res = {"seconds": sec, "values": pd.to_numeric(out["p_marker"], errors="coerce").tolist()}
 print(json.dumps(res))
 """
 
@@ -87,7 +95,8 @@ def main(argv=None) -> None:
     ap.add_argument("--n", type=int, default=100_000)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--timeout", type=float, default=1200)
-    ap.add_argument("--tasks", nargs="+", default=["bootstrap_replicate", "survival_compare", "harrell_c"])
+    ap.add_argument("--tasks", nargs="+", default=["bootstrap_replicate", "survival_compare", "harrell_c",
+                                                   "horizon_fisher"])
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "before_after.tsv"))
     args = ap.parse_args(argv)
     sys.path.insert(0, str(ROOT / "benchmarks"))

@@ -79,8 +79,9 @@ def setup_workdir(n: int, work: Path, overrides: list[str] = ()) -> float:
 def prepare_endpoints(n: int, work: Path) -> Path:
     """setup_workdir plus the workflow up to results/endpoints/ (for benchmarks of single stages)."""
     setup_workdir(n, work)
-    subprocess.run([SNAKEMAKE, "--cores", "2", "--configfile", "bench.yaml", "results/endpoints/endpoints.parquet",
-                    "results/endpoints/assessments.parquet"], cwd=work, capture_output=True, check=True)
+    # targets before --configfile (which takes every following word as a config file)
+    subprocess.run([SNAKEMAKE, "results/endpoints/endpoints.parquet", "results/endpoints/assessments.parquet",
+                    "--cores", "2", "--configfile", "bench.yaml"], cwd=work, capture_output=True, check=True)
     return work
 
 

@@ -178,13 +178,13 @@ def test_horizon_fisher(prepared, cfg):
 
 
 def test_horizon_large_rxc_tables_use_pearson(prepared, cfg):
-    """Above exact_rxc_max_n evaluable patients a table with > 2 levels gets Pearson's chi-square
-    (the exact enumeration grows like n^(levels - 1)); 2 x 2 tables and per-level ORs stay exact."""
+    """A table with > 2 levels whose exact enumeration exceeds exact_rxc_max_work gets Pearson's
+    chi-square; 2 x 2 tables and per-level ORs stay exact."""
     data, _ = prepared
-    c = {**cfg, "horizon": {**cfg.get("horizon", {}), "exact_rxc_max_n": 0}}
+    c = {**cfg, "horizon": {**cfg.get("horizon", {}), "exact_rxc_max_work": 0}}
     h = bm.horizon_fisher(data, c)
     reg = h[h["marker"] == "regimen"]
-    assert reg["test"].iloc[0] == "Pearson chi-square 3x2 (n > 0)"
+    assert reg["test"].iloc[0] == "Pearson chi-square 3x2 (exact test over the work limit)"
     tab = reg[["recurred_level", "n_level"]].to_numpy(float)
     obs = np.column_stack([tab[:, 0], tab[:, 1] - tab[:, 0]])
     exp = obs.sum(1, keepdims=True) * obs.sum(0, keepdims=True) / obs.sum()

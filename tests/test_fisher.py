@@ -116,3 +116,13 @@ def test_invalid_input():
         fisher_test([[1, 2, 3]])
     with pytest.raises(ValueError):
         fisher_2x2([[1, -2], [3, 4]])
+
+
+def test_rxc_work_limit_is_deterministic():
+    from icistop.fisher import RxcTooLarge, fisher_rxc_pvalue
+
+    t = np.array([[30, 70], [25, 75], [40, 60], [20, 80]])
+    exact = fisher_rxc_pvalue(t)
+    assert fisher_rxc_pvalue(t, max_work=10**7) == exact
+    with pytest.raises(RxcTooLarge):
+        fisher_rxc_pvalue(t, max_work=10)

@@ -33,7 +33,7 @@ import pandas as pd
 from scipy import stats
 
 from . import discrimination as disc
-from .fisher import fisher_test
+from .fisher import RxcTooLarge, fisher_test
 from .maxstat import maxstat_logrank
 from .multiplicity import p_adjust
 from .splines import harrell_knots, rcs_basis
@@ -374,15 +374,15 @@ def horizon_outcome(data: pd.DataFrame, months: float, event: str = "progression
 
 
 def horizon_fisher(data: pd.DataFrame, cfg: dict) -> pd.DataFrame:
-    """Recurrence by the horizon vs each marker: Fisher exact (levels > 2 and more than
-    ``horizon.exact_rxc_max_n`` evaluable patients: Pearson chi-square, no continuity correction,
-    as R ``chisq.test(correct = FALSE)``); per-level odds ratios vs the reference always from the
-    exact 2 x 2 test; Wilcoxon rank-sum for continuous markers."""
+    """Recurrence by the horizon vs each marker: Fisher exact (levels > 2 and an exact enumeration
+    beyond ``horizon.exact_rxc_max_work`` steps: Pearson chi-square, no continuity correction, as R
+    ``chisq.test(correct = FALSE)``); per-level odds ratios vs the reference always from the exact
+    2 x 2 test; Wilcoxon rank-sum for continuous markers."""
     specs = marker_specs(cfg)
     hcfg = cfg.get("horizon", {})
     months = float(hcfg.get("months", 24))
     ev = hcfg.get("event", "progression")
-    max_exact_n = int(hcfg.get("exact_rxc_max_n", 2000))
+    max_work = int(hcfg.get("exact_rxc_max_work", 1_000_000))
     conf = float(cfg.get("conf_level", 0.95))
     y = horizon_outcome(data, months, ev)
     evaluable = y.notna()
@@ -420,13 +420,13 @@ def horizon_fisher(data: pd.DataFrame, cfg: dict) -> pd.DataFrame:
         ref = levels[0]
         table = np.array([[int(((v == lv) & (yy == 1)).sum()), int(((v == lv) & (yy == 0)).sum())] for lv in levels])
         note = "" if yy.nunique() == 2 else "no variation in the outcome"
-        if len(levels) > 2 and table.sum() > max_exact_n:
-            # the exact r x c enumeration grows like n^(levels - 1): large cohorts get Pearson's test
-            p_marker = float(stats.chi2_contingency(table, correction=False).pvalue)
-            test = f"Pearson chi-square {len(levels)}x2 (n > {max_exact_n})"
-        else:
-            p_marker = fisher_test(table).p_value
+        try:
+            p_marker = fisher_test(table, max_work=max_work).p_value
             test = "Fisher exact 2x2" if len(levels) == 2 else f"Fisher exact {len(levels)}x2"
+        except RxcTooLarge:
+            # the exact r x c enumeration grows steeply with n and levels: Pearson's test instead
+            p_marker = float(stats.chi2_contingency(table, correction=False).pvalue)
+            test = f"Pearson chi-square {len(levels)}x2 (exact test over the work limit)"
         for i, lv in enumerate(levels):
             row = {**base, "level": lv, "reference": ref, "is_reference": i == 0,
                    "n_level": int(table[i].sum()), "recurred_level": int(table[i, 0]),

@@ -224,7 +224,11 @@ def _compositions(total: int, caps: tuple[int, ...]):
             yield (first,) + tail
 
 
-def fisher_rxc_pvalue(table) -> float:
+class RxcTooLarge(RuntimeError):
+    """The exact r x c enumeration would exceed the work limit (see :func:`fisher_rxc_pvalue`)."""
+
+
+def fisher_rxc_pvalue(table, max_work: int | None = None) -> float:
     """Exact two-sided p-value of an r x c table (R ``fisher.test``, minimum-likelihood rule).
 
     Sums the probabilities (product multinomial given both margins) of all tables with probability
@@ -232,7 +236,19 @@ def fisher_rxc_pvalue(table) -> float:
     a time; at each node (remaining row sums) the exact maximum and minimum of the remaining
     log-probability and the closed-form total mass let whole sub-networks be counted or discarded
     (network algorithm, Mehta & Patel 1983); past paths with equal probability are merged.
+    ``max_work``: limit on the number of column compositions generated (a deterministic measure
+    of the work, a few seconds per 10^6 here); beyond it :class:`RxcTooLarge` is raised. The work grows
+    steeply with n and the number of levels (e.g. 6 x 2 with n = 1800: ~10^8).
     """
+    work = [0]
+
+    def compositions(total, caps):
+        for x in _compositions(total, caps):
+            work[0] += 1
+            if max_work is not None and work[0] > max_work:
+                raise RxcTooLarge(f"exact r x c enumeration over {max_work} steps")
+            yield x
+
     t = np.asarray(table)
     if t.ndim != 2 or np.any(t < 0) or np.any(np.round(t) != t):
         raise ValueError("table must be a 2-D array of non-negative integers")
@@ -261,7 +277,7 @@ def fisher_rxc_pvalue(table) -> float:
             v = value(rem)
             return v, v
         hi_v, lo_v = -math.inf, math.inf
-        for x in _compositions(cols[j], rem):
+        for x in compositions(cols[j], rem):
             nxt = tuple(sorted(r - xi for r, xi in zip(rem, x)))
             bmax, bmin = bounds(j + 1, nxt)
             v = value(x)
@@ -290,7 +306,7 @@ def fisher_rxc_pvalue(table) -> float:
                     continue
                 if j == ncol - 1:  # single completion, value(rem) == bmax == bmin: handled above
                     continue
-                for x in _compositions(cols[j], rem):
+                for x in compositions(cols[j], rem):
                     child = tuple(sorted(r - xi for r, xi in zip(rem, x)))
                     pv = past + value(x)
                     slot = nxt_stage.setdefault(child, {})
@@ -303,8 +319,10 @@ def fisher_rxc_pvalue(table) -> float:
     return float(max(0.0, min(1.0, pvalue)))
 
 
-def fisher_test(table, conf_level: float = 0.95, alternative: str = "two-sided") -> FisherResult:
-    """Dispatch as R: 2 x 2 -> p, conditional MLE odds ratio and exact CI; larger tables -> p only."""
+def fisher_test(table, conf_level: float = 0.95, alternative: str = "two-sided",
+                max_work: int | None = None) -> FisherResult:
+    """Dispatch as R: 2 x 2 -> p, conditional MLE odds ratio and exact CI; larger tables -> p only
+    (``max_work``: see :func:`fisher_rxc_pvalue`)."""
     t = np.asarray(table)
     if t.ndim != 2 or min(t.shape) < 2:
         raise ValueError("table must have at least 2 rows and 2 columns")
@@ -312,4 +330,4 @@ def fisher_test(table, conf_level: float = 0.95, alternative: str = "two-sided")
         return fisher_2x2(t, conf_level=conf_level, alternative=alternative)
     if alternative not in ("two-sided", "two.sided", "two_sided"):
         raise ValueError("r x c tables support the two-sided test only")
-    return FisherResult(p_value=fisher_rxc_pvalue(t), method="Fisher exact r x c (network algorithm)")
+    return FisherResult(p_value=fisher_rxc_pvalue(t, max_work=max_work), method="Fisher exact r x c (network algorithm)")
