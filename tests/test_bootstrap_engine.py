@@ -134,3 +134,10 @@ def test_resample_without_marker_positive_clones(panel):
     out = engine.estimate(freq)
     assert np.isnan(out["loghr_interaction"]) and np.isfinite(out["loghr"])
     assert out["n_eligible"] == int(freq[engine.elig_rows].sum())
+
+
+def test_shard_survives_a_panel_without_eligible_patients(panel):
+    p = Protocol()
+    none = panel.assign(stop_time=1.0)  # everybody off ICI before the landmark
+    out = bootstrap_replicates(none, p, [0, 1], seed=1)
+    assert list(out["replicate"]) == [0, 1] and out["error"].notna().all()

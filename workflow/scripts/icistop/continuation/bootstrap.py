@@ -150,11 +150,16 @@ def bootstrap_replicates(panel: pd.DataFrame, p: Protocol, replicates, seed: int
                          marker: str | None = "cr_at_landmark") -> pd.DataFrame:
     """Estimates for the given replicate indices (rows sorted by replicate)."""
     n = len(panel)
-    engine = ReplicateEngine(panel, p, marker)
+    try:
+        engine, setup_error = ReplicateEngine(panel, p, marker), None
+    except Exception as exc:  # e.g. nobody eligible: every replicate reports it, the shard still ends
+        engine, setup_error = None, f"{type(exc).__name__}: {exc}"
     rows = []
     for r in sorted(int(x) for x in replicates):
         idx = replicate_rng(seed, r).integers(0, n, n)
         try:
+            if engine is None:
+                raise RuntimeError(setup_error)
             est = engine.estimate(np.bincount(idx, minlength=n))
         except Exception as exc:  # a degenerate resample (e.g. no deviations) must not kill a shard
             est = {"error": f"{type(exc).__name__}: {exc}"}
