@@ -429,3 +429,19 @@ def test_empty_stop_cohort(tmp_path):
                         provenance=provenance({}, {}, {}, "0", ROOT, False))
     html = render(TEMPLATE, ctx)
     assert "The stop cohort is empty." in html
+
+
+def test_swimmer_samples_large_cohorts(tmp_path):
+    """Above swimmer_max_patients the plot shows a seeded random sample, renumbered, and says so."""
+    f = foundation(tmp_path)
+    full = swimmer_section(f)
+    n = full.section["values"]["n"]
+    assert n >= 3 and full.section["values"]["n_plotted"] == n
+    m = n - 1
+    a, b = swimmer_section(f, max_patients=m, seed=3), swimmer_section(f, max_patients=m, seed=3)
+    assert a.section["values"] == {"n": n, "n_plotted": m}
+    assert f"a random sample of {m} of the {n} patients, seed 3" in a.section["paragraphs"][0]
+    ya = [ln.get_ydata() for ln in a.figures["swimmer"].axes[0].lines]
+    yb = [ln.get_ydata() for ln in b.figures["swimmer"].axes[0].lines]
+    assert all(np.array_equal(x, y) for x, y in zip(ya, yb))
+    assert max(float(np.nanmax(np.asarray(y, float))) for y in ya if len(y)) <= m

@@ -36,7 +36,9 @@ def build(section: str, files: dict, params):
         return table1_section(files, show_identifiers=show, k=k)
     if section == "swimmer":
         from icistop.report_core import swimmer_section
-        return swimmer_section(files, enabled=bool(params.options.get("swimmer", True)), k=k)
+        opts = params.options
+        return swimmer_section(files, enabled=bool(opts.get("swimmer", True)), k=k,
+                               max_patients=int(opts.get("max_patients", 500)), seed=int(opts.get("seed", 0)))
     if section == "survival":
         from icistop.report_survival import survival_section
         opts = params.options

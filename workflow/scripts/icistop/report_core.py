@@ -18,7 +18,7 @@ from .report_consort import consort_figure
 from .report_context import (SectionResult, add_figure, add_table, figure_spec, key_cell, new_section,
                              not_run, read_tsv, require_columns, table_spec)
 from .report_format import label, plural
-from .report_swimmer import swimmer_data, swimmer_figure
+from .report_swimmer import sample_rows, swimmer_data, swimmer_figure
 from .report_table1 import TOTAL, suppressed_cells, table1
 from .tableio import read_json
 
@@ -143,7 +143,8 @@ def table1_section(files: dict, show_identifiers: bool = False, k: int = 0) -> S
     return SectionResult(sec, tables={"table1": display})
 
 
-def swimmer_section(files: dict, enabled: bool = True, k: int = 0) -> SectionResult:
+def swimmer_section(files: dict, enabled: bool = True, k: int = 0, max_patients: int = 500,
+                    seed: int = 0) -> SectionResult:
     title = "Patient courses (swimmer plot)"
     if not enabled:
         return not_run("swimmer", title, "Disabled by report.swimmer (individual-level figure).")
@@ -155,12 +156,17 @@ def swimmer_section(files: dict, enabled: bool = True, k: int = 0) -> SectionRes
         sec["status"] = "empty"
         sec["reason"] = "The stop cohort is empty."
         return SectionResult(sec)
+    n_all = len(rows)
+    rows, marks = sample_rows(rows, marks, max_patients, seed)
+    who = (f"{suppress_count(n_all, k)} patients" if len(rows) == n_all else
+           f"a random sample of {len(rows)} of the {suppress_count(n_all, k)} patients, seed {seed}; "
+           "report.swimmer_max_patients")
     sec["paragraphs"].append(
-        f"One row per patient of the stop cohort ({suppress_count(len(rows), k)} patients, anonymous row numbers), "
+        f"One row per patient of the stop cohort ({who}, anonymous row numbers), "
         "sorted by time on ICI; "
         "months since the start of the first ICI course.")
     add_figure(sec, figure_spec("swimmer", "Course of each patient who stopped ICI without progression: time on "
                                       "ICI coloured by stop reason, tumour responses, progression, death and re-challenge.",
                                       "Swimmer plot of the stop cohort", size="tall"))
-    sec["values"] = {"n": int(len(rows))}
+    sec["values"] = {"n": int(n_all), "n_plotted": int(len(rows))}
     return SectionResult(sec, figures={"swimmer": swimmer_figure(rows, marks)})

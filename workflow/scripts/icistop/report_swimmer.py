@@ -48,6 +48,20 @@ def swimmer_data(endpoints: pd.DataFrame, assessments: pd.DataFrame,
     return rows, marks.sort_values(["row", "time"]).reset_index(drop=True)
 
 
+def sample_rows(rows: pd.DataFrame, marks: pd.DataFrame, max_patients: int, seed: int):
+    """At most ``max_patients`` rows, a seeded random sample kept in plot order and renumbered 1..N
+    (a plot of tens of thousands of lanes is unreadable and makes the page huge)."""
+    if max_patients <= 0 or len(rows) <= max_patients:
+        return rows, marks
+    keep = np.sort(np.random.default_rng(seed).choice(len(rows), size=max_patients, replace=False))
+    sub = rows.iloc[keep].reset_index(drop=True)
+    renumber = dict(zip(sub["row"], range(1, len(sub) + 1)))
+    sub["row"] = np.arange(1, len(sub) + 1)
+    m = marks[marks["row"].isin(renumber)].copy()
+    m["row"] = m["row"].map(renumber).astype(int)
+    return sub, m.reset_index(drop=True)
+
+
 def swimmer_figure(rows: pd.DataFrame, marks: pd.DataFrame, title: str | None = None):
     n = len(rows)
     row_h = min(0.24, 11.0 / max(n, 1))  # dense overview for large cohorts (at most ~11 inches of rows)

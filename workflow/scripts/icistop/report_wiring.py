@@ -61,7 +61,9 @@ class ReportWiring:
 
     def section_options(self, section: str) -> dict:
         if section == "swimmer":
-            return {"swimmer": bool(self.options.get("swimmer", True))}
+            return {"swimmer": bool(self.options.get("swimmer", True)),
+                    "max_patients": int(self.options.get("swimmer_max_patients", 500)),
+                    "seed": int(self.options.get("swimmer_seed", 0))}
         if section == "survival":
             return self.survival_options()
         if section == "continuation":
