@@ -8,6 +8,7 @@ to benchmarks/scale_results.tsv with a description of the machine. Not a test: r
 Usage:
   .venv/bin/python benchmarks/scale.py --sizes 1000 10000 100000 1000000 --cores 2 \
       [--set continuation.bootstrap.n_boot=100]
+  .venv/bin/python benchmarks/scale.py --summarise benchmarks/scale_results.tsv
 """
 
 from __future__ import annotations
@@ -110,6 +111,26 @@ def run_size(n: int, cores: int, overrides: list[str], scratch: Path) -> pd.Data
     return pd.DataFrame(rows)
 
 
+def summarise(table: pd.DataFrame) -> pd.DataFrame:
+    """One row per cohort size: end to end, sum over jobs, bootstrap jobs, slowest job, peak memory,
+    no-op rerun, and the end-to-end ratio to the previous size."""
+    out = []
+    for n, g in table.groupby("n_patients", sort=True):
+        jobs = g[~g["rule"].str.startswith("(")]
+        special = g.set_index("rule")["wall_s"]
+        slow = jobs.loc[jobs["wall_s"].idxmax()]
+        big = jobs.loc[jobs["max_rss_mb"].idxmax()]
+        out.append({"n_patients": n, "end_to_end_s": special.get("(end to end, snakemake)"),
+                    "sum_jobs_s": round(jobs["wall_s"].sum(), 1),
+                    "bootstrap_s": round(jobs.loc[jobs["rule"].str.startswith("continuation_bootstrap"), "wall_s"].sum(), 1),
+                    "slowest_job": f"{slow['rule']} {slow['wall_s']:g} s",
+                    "peak_memory": f"{big['rule']} {big['max_rss_mb'] / 1024:.2f} GB",
+                    "noop_s": special.get("(no-op rerun)")})
+    df = pd.DataFrame(out)
+    df["ratio_to_previous"] = (df["end_to_end_s"] / df["end_to_end_s"].shift()).round(1)
+    return df
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", type=int, nargs="+", default=[1000, 10_000, 100_000, 1_000_000])
@@ -117,7 +138,11 @@ def main(argv=None) -> None:
     ap.add_argument("--set", dest="overrides", action="append", default=[], help="config override key.path=value")
     ap.add_argument("--scratch", default="/tmp/icistop-scale")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "scale_results.tsv"))
+    ap.add_argument("--summarise", metavar="TSV", help="print the per-size summary of a results table and exit")
     args = ap.parse_args(argv)
+    if args.summarise:
+        print(summarise(pd.read_csv(args.summarise, sep="\t")).to_string(index=False))
+        return
     frames = []
     for n in args.sizes:
         frame = run_size(n, args.cores, args.overrides, Path(args.scratch))

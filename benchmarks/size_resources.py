@@ -1,8 +1,9 @@
 """SLURM resources per rule from the scale benchmark (benchmarks/scale_results.tsv).
 
 For each rule, take the largest peak memory (max_rss) and wall time over its jobs (wildcards such
-as the outcome or the bootstrap shard are folded into the rule) at the chosen cohort size, add head
-room and round up:
+as the outcome or the bootstrap shard are folded into the rule) at the chosen cohort size (default:
+the largest in the table, so that the profile fits any cohort up to that size), add head room and
+round up:
 
     mem_mb  = max(1000, ceil(memory_factor * max_rss / 250) * 250)
     runtime = max(10, ceil(time_factor * seconds / 60))          (minutes)
@@ -10,7 +11,7 @@ room and round up:
 Prints the ``set-resources:`` block of workflow/profiles/slurm/config.yaml (``--write`` replaces
 the block in the profile). Not a test: run it after a new scale benchmark.
 
-Usage: .venv/bin/python benchmarks/size_resources.py [--n 100000] [--write]
+Usage: .venv/bin/python benchmarks/size_resources.py [--n 1000000] [--write]
 """
 
 from __future__ import annotations
@@ -52,7 +53,8 @@ def render(agg: pd.DataFrame, n: int, memory_factor: float, time_factor: float) 
     lines = [BEGIN,
              f"# Sized from benchmarks/scale_results.tsv at {n:,} patients: mem_mb = {memory_factor:g} x peak",
              f"# memory, runtime = {time_factor:g} x wall time (minutes), at least 1000 MB / 10 min. For larger",
-             "# cohorts scale both roughly linearly with patients (see benchmarks/README.md).",
+             "# cohorts scale both roughly linearly with patients (benchmarks/README.md); for small",
+             "# cohorts `size_resources.py --n 100000` asks for less.",
              "set-resources:"]
     for r in agg.itertuples():
         lines += [f"  {r.rule}:", f"    mem_mb: {r.mem_mb}", f"    runtime: {r.runtime}"]
@@ -65,14 +67,16 @@ def render(agg: pd.DataFrame, n: int, memory_factor: float, time_factor: float) 
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--n", type=int, default=100_000)
+    ap.add_argument("--n", type=int, default=None, help="cohort size (default: the largest in the table)")
     ap.add_argument("--table", default=str(ROOT / "benchmarks" / "scale_results.tsv"))
     ap.add_argument("--memory-factor", type=float, default=1.5)
     ap.add_argument("--time-factor", type=float, default=3.0)
     ap.add_argument("--write", action="store_true", help="replace the block in the SLURM profile")
     args = ap.parse_args(argv)
-    agg = size(pd.read_csv(args.table, sep="\t"), args.n, args.memory_factor, args.time_factor)
-    block = render(agg, args.n, args.memory_factor, args.time_factor)
+    table = pd.read_csv(args.table, sep="\t")
+    n = int(table["n_patients"].max()) if args.n is None else args.n
+    agg = size(table, n, args.memory_factor, args.time_factor)
+    block = render(agg, n, args.memory_factor, args.time_factor)
     if not args.write:
         print(block, end="")
         return
