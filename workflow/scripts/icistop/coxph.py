@@ -31,7 +31,7 @@ import pandas as pd
 from scipy import sparse
 from scipy.stats import chi2, norm
 
-from .km import group_levels
+from .km import _km_core, group_levels
 
 PH_TEST_NAME = ("Grambsch-Therneau 1994 scaled Schoenfeld score test, approximate form "
                 "(as lifelines proportional_hazard_test, time_transform={tt}); not R cox.zph (survival >= 3.0)")
@@ -460,13 +460,8 @@ def _time_transform(T, E, w, kind: str) -> np.ndarray:
         return np.log(td)
     if kind != "km":
         raise ValueError("time_transform must be km, identity or log")
-    ut, inv = np.unique(td, return_inverse=True)
-    dw = np.bincount(inv, weights=w[E], minlength=len(ut))
-    order = np.argsort(T, kind="stable")
-    wcum = np.concatenate([np.cumsum(w[order][::-1])[::-1], [0.0]])
-    at_risk = wcum[np.searchsorted(T[order], ut, side="left")]
-    surv = np.cumprod(1 - dw / at_risk)
-    return 1 - surv[inv]
+    km = _km_core(np.full(len(T), -np.inf), T, E.astype(float), w, "greenwood")
+    return 1 - km["surv"][np.searchsorted(km["time"], td)]
 
 
 def ph_test(result: CoxResult, time_transform: str = "km", alpha: float = 0.05) -> pd.DataFrame:

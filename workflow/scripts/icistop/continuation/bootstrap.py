@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .ccw import build_clones, clone_design, clone_weights, eligible, estimate
+from .ccw import build_clones, clone_design, clone_weights, eligible, estimate, horizon_contrasts
 from .protocol import Protocol
 from .wcox import CoxRefit, cox_fit
 from .wkm import KMIndex
@@ -74,15 +74,20 @@ def interaction_fit(clones: dict, marker: np.ndarray, p: Protocol, se: bool = Tr
     return out
 
 
+def add_logratios(out: dict, p: Protocol) -> None:
+    """log(ratio_h) for each horizon (NaN when the ratio is not positive), the bootstrapped scale."""
+    for h in p.horizons:
+        r = out.get(f"ratio_{h:g}")
+        out[f"logratio_{h:g}"] = float(np.log(r)) if r and r > 0 else np.nan
+
+
 def ccw_point(panel: pd.DataFrame, p: Protocol, marker: str | None = "cr_at_landmark", se: bool = False) -> dict:
     """Scalar CCW estimates (the quantities bootstrapped)."""
     elig = panel[eligible(panel, p)].reset_index(drop=True)
     clones = build_clones(elig, p)
     res = estimate(clones, p, se=se)
     out = {k: v for k, v in res.items() if not k.startswith("_")}
-    for h in p.horizons:
-        r = out.get(f"ratio_{h:g}")
-        out[f"logratio_{h:g}"] = float(np.log(r)) if r and r > 0 else np.nan
+    add_logratios(out, p)
     if marker:
         out.update(interaction_fit(clones, marker_at_time_zero(elig, p, marker), p, se=se))
     return out
@@ -122,19 +127,14 @@ class ReplicateEngine:
         fits = {a: self.km[a].fit(v[a]) for a in (0, 1)}
         out: dict = {"n_eligible": int(f.sum())}
         for h in p.horizons:
-            sa, sb = fits[0].at(h)[0], fits[1].at(h)[0]
-            out[f"surv_A_{h:g}"], out[f"surv_B_{h:g}"] = sa, sb
-            out[f"diff_{h:g}"] = sb - sa
-            out[f"ratio_{h:g}"] = sb / sa if sa > 0 else np.nan
+            out.update(horizon_contrasts(fits, h))
         ra, rb = fits[0].rmst(p.tau), fits[1].rmst(p.tau)
         out["rmst_A"], out["rmst_B"], out["rmst_diff"] = ra, rb, rb - ra
         weights = np.concatenate([v[0], v[1]])
         mult = f[self.pid_all]
         b = self.cox.coef(weights, mult)
         out["loghr"], out["se_loghr"], out["hr"] = float(b[0]), np.nan, float(np.exp(b[0]))
-        for h in p.horizons:
-            r = out.get(f"ratio_{h:g}")
-            out[f"logratio_{h:g}"] = float(np.log(r)) if r and r > 0 else np.nan
+        add_logratios(out, p)
         if self.marker_rows is not None:
             m = self.marker_rows[mult > 0]
             if m.min() == m.max():

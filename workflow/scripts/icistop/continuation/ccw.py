@@ -60,15 +60,23 @@ def eligible(panel: pd.DataFrame, p: Protocol) -> np.ndarray:
     return ok
 
 
-def _resp(panel: pd.DataFrame, t: np.ndarray) -> np.ndarray:
-    """Indicators (CR so far, PR-not-CR so far) at times t (n,) or (n, K)."""
-    cr_t = panel["t_cr"].to_numpy(float)
-    pr_t = panel["t_pr"].to_numpy(float)
-    if t.ndim == 2:
-        cr_t, pr_t = cr_t[:, None], pr_t[:, None]
-    cr = cr_t <= t
-    pr = (pr_t <= t) & ~cr
+def _resp(panel: pd.DataFrame, rows: np.ndarray, t: np.ndarray):
+    """Indicators (CR so far, PR-not-CR so far) of the panel rows ``rows`` at times ``t``."""
+    cr = panel["t_cr"].to_numpy(float)[rows] <= t
+    pr = (panel["t_pr"].to_numpy(float)[rows] <= t) & ~cr
     return cr.astype(float), pr.astype(float)
+
+
+def _interval_design(panel: pd.DataFrame, p: Protocol, Z: np.ndarray, rows: np.ndarray, starts: np.ndarray,
+                     time_cols: list) -> np.ndarray:
+    """Person-interval design of a deviation model: intercept, the time terms, best response so far
+    at the interval start (when ``p.time_varying``) and the baseline confounders."""
+    cols = [np.ones(len(rows)), *time_cols]
+    if p.time_varying:
+        cols += list(_resp(panel, rows, starts))
+    if Z.shape[1]:
+        cols.append(Z[rows])
+    return np.column_stack(cols)
 
 
 def _truncate(values: np.ndarray, mask: np.ndarray, pct, freq: np.ndarray | None = None) -> np.ndarray:
@@ -88,13 +96,15 @@ def _truncate(values: np.ndarray, mask: np.ndarray, pct, freq: np.ndarray | None
     return out
 
 
-def _interval_model(X: np.ndarray, y: np.ndarray, w: np.ndarray | None = None, start=None):
-    """Pooled logistic fit (``w``: frequency weights); None when the outcome does not vary among
-    rows of positive weight (probability = observed rate)."""
+def _interval_probability(X: np.ndarray, y: np.ndarray, w: np.ndarray | None = None, start=None):
+    """Pooled logistic fit (``w``: frequency weights): (coefficients, fitted P(y = 1)). When the
+    outcome does not vary among rows of positive weight: (None, the observed rate)."""
     yy = y if w is None else y[w > 0]
-    if len(yy) == 0 or yy.min() == yy.max():
-        return None
-    return logit_fit(X, y, weights=w, ridge=1e-6, start=start)
+    if len(yy) and yy.min() != yy.max():
+        coef = logit_fit(X, y, weights=w, ridge=1e-6, start=start)
+        return coef, logit_predict(X, coef)
+    rate = np.average(y, weights=w) if w is None or w.sum() else 0.0
+    return None, np.full(len(y), rate)
 
 
 def _arm_rows(bounds: np.ndarray, n: int, censor: np.ndarray, yr: np.ndarray, evr: np.ndarray) -> dict:
@@ -174,13 +184,7 @@ def clone_design(panel: pd.DataFrame, p: Protocol) -> CloneDesign:
              & (S[:, None] < allowed_at[:, None]))
     r_i, r_k = np.nonzero(atrisk_b)
     t_k = r_k.astype(float)
-    cols = [np.ones(len(r_i)), t_k, t_k ** 2]
-    if p.time_varying:
-        cr, pr = _resp(panel, np.broadcast_to(e0, (n, K)))
-        cols += [cr[r_i, r_k], pr[r_i, r_k]]
-    if Z.shape[1]:
-        cols.append(Z[r_i])
-    b_X = np.column_stack(cols)
+    b_X = _interval_design(panel, p, Z, r_i, edges[r_k], [t_k, t_k ** 2])
     b_y = dev_b[r_i, r_k].astype(float)
     b_index = (r_i, r_k)
     dev_any = dev_b.any(axis=1) if K else np.zeros(n, bool)
@@ -206,13 +210,8 @@ def clone_design(panel: pd.DataFrame, p: Protocol) -> CloneDesign:
     else:
         raise ValueError("grace_timing must be 'uniform' or 'observed'")
     r_i, r_j = np.nonzero(use)
-    cols = [np.ones(len(r_i))] + [(r_j == j).astype(float) for j in range(1, J) if p.grace_timing == "uniform"]
-    if p.time_varying:
-        cr, pr = _resp(panel, np.broadcast_to(g0, (n, J)))
-        cols += [cr[r_i, r_j], pr[r_i, r_j]]
-    if Z.shape[1]:
-        cols.append(Z[r_i])
-    a_X = np.column_stack(cols)
+    grace_terms = [(r_j == j).astype(float) for j in range(1, J) if p.grace_timing == "uniform"]
+    a_X = _interval_design(panel, p, Z, r_i, g[r_j], grace_terms)
     a_y = stop_a[r_i, r_j].astype(float)
     a_target = target[r_i, r_j] if target is not None else np.full(len(r_i), np.nan)
     dev_a = atrisk_a[:, -1] & ~stop_a[:, -1]  # still on ICI at G, event-free and not progressed
@@ -253,11 +252,7 @@ def clone_weights(design: CloneDesign, p: Protocol, freq: np.ndarray | None = No
     r_i, r_k = design.b_index
     if K and len(r_i):
         fw = None if freq is None else freq[r_i].astype(float)
-        bden = _interval_model(design.b_X, design.b_y, fw, start.get("B"))
-        if bden is not None:
-            pden = logit_predict(design.b_X, bden)
-        else:
-            pden = np.full(len(r_i), np.average(design.b_y, weights=fw) if fw is None or fw.sum() else 0.0)
+        bden, pden = _interval_probability(design.b_X, design.b_y, fw, start.get("B"))
         factor[r_i, r_k] = 1.0 / np.clip(1 - pden, 1e-12, None)
     Wb = np.cumprod(factor, axis=1) if K else np.ones((n, 0))
     Wseg_b = np.column_stack([Wb, Wb[:, -1] if K else np.ones(n)])
@@ -269,11 +264,7 @@ def clone_weights(design: CloneDesign, p: Protocol, freq: np.ndarray | None = No
     if len(r_i):
         fw = None if freq is None else freq[r_i].astype(float)
         ya = design.a_y
-        aden = _interval_model(design.a_X, ya, fw, start.get("A"))
-        if aden is not None:
-            pa = logit_predict(design.a_X, aden)
-        else:
-            pa = np.full(len(r_i), np.average(ya, weights=fw) if fw is None or fw.sum() else 0.0)
+        aden, pa = _interval_probability(design.a_X, ya, fw, start.get("A"))
         pa = np.clip(pa, 1e-12, 1 - 1e-12)
         pi = np.where(np.isnan(design.a_target), np.where(r_j == J - 1, 1.0, pa), design.a_target)
         fa[r_i, r_j] = np.where(ya > 0, pi / pa, (1 - pi) / (1 - pa))
@@ -330,6 +321,13 @@ def weight_diagnostics(clones: dict, p: Protocol) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+def horizon_contrasts(fits: dict, h: float) -> dict:
+    """Arm survival at horizon h (weighted KM fits {0: A, 1: B}), difference B - A and ratio B / A."""
+    sa, sb = fits[0].at(h)[0], fits[1].at(h)[0]
+    return {f"surv_A_{h:g}": sa, f"surv_B_{h:g}": sb, f"diff_{h:g}": sb - sa,
+            f"ratio_{h:g}": sb / sa if sa > 0 else np.nan}
+
+
 def estimate(clones: dict, p: Protocol, se: bool = True) -> dict:
     """Weighted KM per arm, differences/ratios at the horizons, RMST difference, weighted HR."""
     rows = clones["rows"]
@@ -346,10 +344,8 @@ def estimate(clones: dict, p: Protocol, se: bool = True) -> dict:
         return np.bincount(pid_all[r], weights=values, minlength=n_pat)
 
     for h in p.horizons:
-        sa, sb = fits[0].at(h)[0], fits[1].at(h)[0]
-        res[f"surv_A_{h:g}"], res[f"surv_B_{h:g}"] = sa, sb
-        res[f"diff_{h:g}"] = sb - sa
-        res[f"ratio_{h:g}"] = sb / sa if sa > 0 else np.nan
+        res.update(horizon_contrasts(fits, h))
+        sa, sb = res[f"surv_A_{h:g}"], res[f"surv_B_{h:g}"]
         if se:
             ia = per_patient(0, fits[0].influence_surv(h))
             ib = per_patient(1, fits[1].influence_surv(h))

@@ -46,7 +46,7 @@ def logit_fit(X: np.ndarray, y: np.ndarray, weights: np.ndarray | None = None, m
     eta = np.clip(X @ beta, -_ETA_MAX, _ETA_MAX)
     ll = _loglik_eta(eta, y, w, beta, pen)
     for _ in range(max_iter):
-        mu = 1.0 / (1.0 + np.exp(-eta))
+        mu = _expit(eta)
         v = np.clip(mu * (1 - mu), 1e-12, None) * w
         grad = X.T @ (w * (y - mu)) - pen * beta
         H = (X * v[:, None]).T @ X + np.diag(pen)
