@@ -1,7 +1,7 @@
 """Speed of our survival engine against R `survival` on the same data (issue: scale benchmarks).
 
-Times Kaplan-Meier (km_table), Cox (Efron ties; own engine and lifelines) and the weighted
-counting-process Kaplan-Meier used by clone-censor-weighting, against R survfit / coxph, on
+Times Kaplan-Meier (km_table), Cox (Efron ties; own engine and lifelines), the cox.zph PH test of
+that Cox fit (ph_test vs R cox.zph, fit excluded) and the weighted counting-process Kaplan-Meier used by clone-censor-weighting, against R survfit / coxph, on
 simulated data of 10^4 and 10^5 subjects. Each timing is the median of ``--repeats`` runs; R is
 timed inside R (system.time of the call only, data already loaded), Python likewise.
 
@@ -26,7 +26,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "workflow" / "scripts"))
 
-from icistop.coxph import cox_fit  # noqa: E402
+from icistop.coxph import cox_fit, ph_test  # noqa: E402
 from icistop.km import km_table  # noqa: E402
 
 R_CODE = r"""
@@ -37,6 +37,7 @@ med <- function(f) median(sapply(seq_len(reps), function(i) system.time(f())[["e
 out <- list(
   km = med(function() survfit(Surv(time, event) ~ 1, data = d, conf.type = "log-log")),
   cox = med(function() coxph(Surv(time, event) ~ x1 + x2 + g, data = d, ties = "efron")),
+  cox_zph = {fit <- coxph(Surv(time, event) ~ x1 + x2 + g, data = d, ties = "efron"); med(function() cox.zph(fit))},
   weighted_cp_km = med(function() survfit(Surv(start, stop, event) ~ arm, data = w, weights = wt))
 )
 writeLines(toJSON(out, auto_unbox = TRUE, digits = NA), a[4])
@@ -77,12 +78,14 @@ def main(argv=None) -> None:
     rows = []
     for n in args.sizes:
         d, w = simulate(n)
+        fit = cox_fit(d, "time", "event", ["x1", "x2", "g"], categorical={"g": "a"}, engine="efron")
         py = {
             "km": median_time(lambda: km_table(d, "time", "event"), args.repeats),
             "cox": median_time(lambda: cox_fit(d, "time", "event", ["x1", "x2", "g"], categorical={"g": "a"},
                                                engine="efron"), args.repeats),
             "cox_lifelines": median_time(lambda: cox_fit(d, "time", "event", ["x1", "x2", "g"],
                                                          categorical={"g": "a"}, engine="lifelines"), args.repeats),
+            "cox_zph": median_time(lambda: ph_test(fit), args.repeats),
             "weighted_cp_km": median_time(lambda: km_table(w, "stop", "event", group="arm", entry="start",
                                                            weights="wt"), args.repeats),
         }

@@ -358,8 +358,10 @@ def test_snakemake_biomarker_rules(tmp_path, endpoints):
     # the stage's helper functions live in common.smk (between its biomarker marker and all_targets)
     common = (ROOT / "workflow/rules/common.smk").read_text()
     helpers = common[common.index("# biomarkers (rules in biomarkers.smk)"):common.index("def all_targets")]
-    (wf / "Snakefile").write_text('configfile: "config/config.yaml"\n' + helpers + '\ninclude: "rules/biomarkers.smk"\n'
-                                  "rule all:\n    input: biomarker_targets()\n")
+    # code fingerprints (common.smk's code_version) are tested in tests/test_code_changes.py
+    stub = "def code_version(*scripts, **kwargs):\n    return {}\n\n"
+    (wf / "Snakefile").write_text('configfile: "config/config.yaml"\n' + stub + helpers +
+                                  '\ninclude: "rules/biomarkers.smk"\nrule all:\n    input: biomarker_targets()\n')
     (tmp_path / "config").mkdir()
     cfg = yaml.safe_load(SNIPPET.read_text())
     cfg["biomarkers"]["discrimination"]["n_boot"] = 10

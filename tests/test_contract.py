@@ -238,3 +238,182 @@ def test_every_schema_column_is_documented():
         assert f"## `{table}`" in doc
         for column in load_schema(table)["properties"]:
             assert f"`{column}`" in doc, f"{table}.{column} missing from docs/data-contract.md"
+
+
+# ---------------------------------------------------------------- repeated column names in a header
+from pathlib import Path  # noqa: E402
+
+SCRIPTS = Path(__file__).resolve().parents[1] / "workflow" / "scripts"
+
+
+def _write_with_header(directory, table: str, fmt: str, names: list[str], extra_from: str) -> None:
+    """The mini cohort with ``table`` written as ``fmt`` (csv, tsv, txt, parquet) under the header
+    ``names``: the table's columns plus one more column holding a copy of ``extra_from``."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    minicohort.write(directory, overrides={table: None})
+    frame = getattr(minicohort, table)()
+    frame = pd.concat([frame, frame[[extra_from]]], axis=1)
+    assert len(names) == frame.shape[1]
+    path = directory / f"{table}.{fmt}"
+    if fmt == "parquet":
+        arrays = [pa.array([None if v == "" else v for v in frame.iloc[:, i].tolist()]) for i in range(frame.shape[1])]
+        pq.write_table(pa.Table.from_arrays(arrays, names=names), path)
+    else:
+        frame.columns = names
+        frame.to_csv(path, sep="," if fmt == "csv" else "\t", index=False)
+
+
+def _header(table: str, extra: str) -> list[str]:
+    return list(getattr(minicohort, table)().columns) + [extra]
+
+
+class _Named(list):
+    """Snakemake's named lists (input, output, log): list items with attribute access."""
+
+    def __init__(self, **items):
+        super().__init__(items.values())
+        self.__dict__.update(items)
+
+
+def _run_validate_data(tmp_path, data_dir):
+    """Run workflow/scripts/validate_data.py as rule validate_data would.
+
+    Returns the exit code, what it wrote to stderr, and the results/validation and logs directories."""
+    import contextlib
+    import io
+    import logging
+    import runpy
+    from types import SimpleNamespace
+
+    res, logs = tmp_path / "results/validation", tmp_path / "logs"
+    res.mkdir(parents=True)
+    logs.mkdir()
+    tables = [str(res / f"{t}.parquet") for t in ("patients", "treatments", "assessments", "ctdna")]
+    smk = SimpleNamespace(rule="validate_data", scriptdir=str(SCRIPTS), params=SimpleNamespace(data_dir=str(data_dir)),
+                          output=_Named(issues=str(res / "issues.tsv"), summary=str(res / "summary.json"),
+                                        tables=tables),
+                          log=_Named(log=str(logs / "validate_data.log"),
+                                     issues=str(logs / "validate_data.issues.tsv")))
+    root = logging.getLogger()
+    saved = (list(root.handlers), root.level)
+    err = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(err):
+            try:
+                runpy.run_path(str(SCRIPTS / "validate_data.py"), init_globals={"snakemake": smk})
+                code = 0
+            except SystemExit as exc:
+                code = exc.code
+    finally:
+        for handler in root.handlers:
+            handler.close()
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])
+    return code, err.getvalue(), res, logs
+
+
+@pytest.mark.parametrize("fmt", ["csv", "tsv", "parquet"])
+def test_repeated_column_stops_validate_data(tmp_path, fmt):
+    """patients with 'tmb' twice: validate_data exits 1 with a message naming file, column and both positions,
+    lists it in logs/validate_data.issues.tsv and writes no validated table."""
+    data = tmp_path / "data"
+    data.mkdir()
+    _write_with_header(data, "patients", fmt, _header("patients", "tmb"), "tmb")
+    first = list(minicohort.patients().columns).index("tmb") + 1
+    last = minicohort.patients().shape[1] + 1
+    assert (first, last) == (10, 21)
+    message = f"patients.{fmt}, header: column 'tmb' appears twice (columns 10 and 21); rename or remove one"
+    assert message in errors_text(data)
+    code, err, res, logs = _run_validate_data(tmp_path, data)
+    assert code == 1
+    assert message in err and "Traceback" not in err
+    logged = pd.read_csv(logs / "validate_data.issues.tsv", sep="\t", dtype=str, keep_default_na=False)
+    hit = logged[logged["message"].str.contains("appears twice")]
+    assert hit[["severity", "table", "row", "column"]].values.tolist() == [["error", "patients", "0", "tmb"]]
+    assert not list(res.iterdir()), "no validated table, issues or summary may be written on error"
+
+
+def test_repeated_column_in_txt(tmp_path):
+    _write_with_header(tmp_path, "treatments", "txt", _header("treatments", "line"), "line")
+    assert ("treatments.txt, header: column 'line' appears twice (columns 4 and 9); rename or remove one"
+            in errors_text(tmp_path))
+
+
+@pytest.mark.parametrize("table,column",
+                         [("treatments", "stop_date"), ("assessments", "response"), ("ctdna", "result")])
+def test_repeated_column_in_every_table(tmp_path, table, column):
+    _write_with_header(tmp_path, table, "parquet" if table == "ctdna" else "csv", _header(table, column), column)
+    position = list(getattr(minicohort, table)().columns).index(column) + 1
+    last = getattr(minicohort, table)().shape[1] + 1
+    ext = "parquet" if table == "ctdna" else "csv"
+    assert (f"{table}.{ext}, header: column '{column}' appears twice (columns {position} and {last}); "
+            "rename or remove one") in errors_text(tmp_path)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+@pytest.mark.parametrize("spelling", [" tmb", "tmb ", "TMB", " Tmb "])
+def test_near_duplicate_column_names(tmp_path, fmt, spelling):
+    """Names are compared after trimming spaces and ignoring case: 'tmb' and ' tmb' / 'TMB' are the same column."""
+    _write_with_header(tmp_path, "patients", fmt, _header("patients", spelling), "tmb")
+    assert (f"patients.{fmt}, header: column 'tmb' appears twice (columns 10 and 21, written 'tmb' and '{spelling}'; "
+            "names are compared ignoring case and surrounding spaces); rename or remove one") in errors_text(tmp_path)
+
+
+def test_column_named_three_times(tmp_path):
+    minicohort.write(tmp_path)
+    frame = minicohort.assessments()
+    frame = pd.concat([frame, frame[["date"]], frame[["date"]]], axis=1)
+    frame.to_csv(tmp_path / "assessments.csv", index=False)
+    assert ("assessments.csv, header: column 'date' appears 3 times (columns 2, 4 and 5); rename or remove all but one"
+            in errors_text(tmp_path))
+
+
+def test_repeated_extra_column_and_all_files_reported(tmp_path):
+    """A repeated non-contract column is an error too; every file's header problems are listed together."""
+    _write_with_header(tmp_path, "patients", "csv", _header("patients", "note")[:-2] + ["note", "note"], "tmb")
+    frame = minicohort.treatments()
+    pd.concat([frame, frame[["course"]]], axis=1).to_csv(tmp_path / "treatments.csv", index=False)
+    text = errors_text(tmp_path)
+    assert "patients.csv, header: column 'note' appears twice (columns 20 and 21); rename or remove one" in text
+    assert "treatments.csv, header: column 'course' appears twice (columns 2 and 9); rename or remove one" in text
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_contract_column_in_other_capitals(tmp_path, fmt):
+    """'TMB' instead of 'tmb' would silently be an ignored extra column: an error naming the fix."""
+    names = [("TMB" if c == "tmb" else c) for c in _header("patients", "note")]
+    _write_with_header(tmp_path, "patients", fmt, names, "sex")
+    assert (f"patients.{fmt}, header: column 'TMB' (column 10) is the contract column 'tmb' written in other capitals; "
+            "column names are case-sensitive: rename it to 'tmb'") in errors_text(tmp_path)
+
+
+def test_surrounding_spaces_and_empty_header_cells_are_accepted(tmp_path):
+    """' tmb ' is column 'tmb'; trailing separators (empty header cells) stay unnamed extra columns."""
+    minicohort.write(tmp_path)
+    frame = minicohort.patients().rename(columns={"tmb": " tmb "})
+    frame[""] = ""
+    text = frame.to_csv(index=False).replace(",\n", ",,\n")  # two empty header cells at the end
+    (tmp_path / "patients.csv").write_text(text)
+    tables, issues, summary = validate_directory(tmp_path)
+    assert summary["status"] == "passed", issues
+    assert tables["patients"]["tmb"].notna().sum() == 7
+
+
+@pytest.mark.slow
+def test_repeated_column_stops_the_workflow(tmp_path):
+    """End to end: snakemake stops at validate_data with the header message, no traceback, no validated table."""
+    from workflow_copy import copy_workflow, snakemake
+
+    work = copy_workflow(tmp_path / "wf")
+    path = work / "resources/example/patients.csv"
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    pd.concat([frame, frame[["tmb"]]], axis=1).to_csv(path, index=False)  # header: ..., tmb (12), ..., tmb (21)
+    proc = snakemake(work, "--cores", "1", "results/cohort/attrition.tsv", check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert "patients.csv, header: column 'tmb' appears twice (columns 12 and 21); rename or remove one" in out
+    assert "Error in rule validate_data" in out and "Traceback" not in out
+    assert "appears twice" in (work / "logs/validate_data.issues.tsv").read_text()
+    assert not list(work.glob("results/validation/*.parquet"))

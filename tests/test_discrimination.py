@@ -153,3 +153,8 @@ def test_auc_and_breslow_match_direct_formulas():
     assert np.allclose(disc.breslow_risk(lp, t, e, lp, h), expect, rtol=1e-13)
     km = disc.km_curve(t, e)
     assert np.allclose(km["n_risk"], [(t >= u).sum() for u in km["time"]])
+
+
+def test_km_at_after_the_last_event_is_zero_not_missing():
+    assert disc.km_at([1.0, 2.0, 3.0], [1, 0, 1], 10.0)["surv"] == 0.0  # everyone had the event: S = 0 known
+    assert np.isnan(disc.km_at([1.0, 2.0, 3.0], [1, 1, 0], 10.0)["surv"])  # last censored: unknown

@@ -195,3 +195,27 @@ def test_plot_km_deterministic_and_curtailed(tmp_path):
     b = save_figure(plot_km(d, "time", "event", "g", title="t"), tmp_path / "b")
     assert a[1].read_bytes() == b[1].read_bytes() and a[0].read_bytes() == b[0].read_bytes()
     assert b"<dc:date>" not in a[1].read_bytes()
+
+
+def test_survival_known_to_be_zero_after_the_last_event():
+    """R summary(survfit, times, extend = TRUE): once the last patient has had the event, S = 0 at every
+    later time (n.risk 0, CI NA); a curve ending in a censoring is unknown afterwards (NaN here)."""
+    ends_with_event = km_at(km_table(tiny(), "time", "event"), [4.5, 6, 10])
+    assert ends_with_event["surv"].tolist() == pytest.approx([4 / 9, 0.0, 0.0])
+    assert ends_with_event["beyond_followup"].tolist() == [False, False, False]
+    assert ends_with_event["n_risk"].tolist() == [1, 0, 0]
+    assert ends_with_event[["lower", "upper"]].iloc[1:].isna().all().all()
+    censored = tiny().assign(event=[1, 1, 0, 1, 0, 0])
+    later = km_at(km_table(censored, "time", "event"), [6])
+    assert bool(later["beyond_followup"].iloc[0]) and np.isnan(later["surv"].iloc[0])
+
+
+def test_weighted_km_is_unknown_after_follow_up_unless_zero():
+    from icistop.continuation.wkm import km_fit
+
+    zero = km_fit(None, [1.0, 2.0, 3.0], [1, 0, 1])
+    assert zero.at([2.5, 3.0, 9.0]).tolist() == pytest.approx([2 / 3, 0.0, 0.0])
+    open_end = km_fit(None, [1.0, 2.0, 3.0], [1, 1, 0])
+    vals = open_end.at([3.0, 9.0])
+    assert vals[0] == pytest.approx(1 / 3) and np.isnan(vals[1])
+    assert np.isnan(open_end.rmst(9.0)) and zero.rmst(9.0) == pytest.approx(1 + 2 / 3 * 2)

@@ -14,6 +14,7 @@ rule import_cbioportal:
     conda:
         "../envs/icistop.yaml"
     params:
+        **code_version("import_cbioportal.py"),
         cancer_types=config["cbioportal"]["cancer_types"],
         msi_proxy_tmb=config["cbioportal"]["msi_proxy_tmb"],
         anchor_date=config["cbioportal"]["anchor_date"],

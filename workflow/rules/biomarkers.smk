@@ -20,6 +20,7 @@ rule biomarker_prepare:
     conda:
         "../envs/icistop.yaml"
     params:
+        **code_version("biomarker_prepare.py"),
         markers=BIOMARKERS["markers"],
         unknown_values=BIOMARKERS["unknown_values"],
         ctdna=BIOMARKERS["ctdna"],
@@ -43,6 +44,7 @@ rule biomarker_horizon:
     conda:
         "../envs/icistop.yaml"
     params:
+        **code_version("biomarker_horizon.py"),
         markers=BIOMARKERS["markers"],
         horizon=BIOMARKERS["horizon"],
         conf_level=BIOMARKERS["conf_level"],
@@ -88,6 +90,7 @@ rule biomarker_cox:
     conda:
         "../envs/icistop.yaml"
     params:
+        **code_version("biomarker_cox.py"),
         markers=BIOMARKERS["markers"],
         conf_level=BIOMARKERS["conf_level"],
         fdr_method=BIOMARKERS["fdr_method"],
@@ -116,6 +119,7 @@ rule biomarker_cif:
     conda:
         "../envs/icistop.yaml"
     params:
+        **code_version("biomarker_cif.py"),
         competing_risks=BIOMARKERS["competing_risks"],
     script:
         "../scripts/biomarker_cif.py"
@@ -142,6 +146,7 @@ rule biomarker_discrimination:
     conda:
         "../envs/icistop.yaml"
     params:
+        **code_version("biomarker_discrimination.py"),
         markers=BIOMARKERS["markers"],
         conf_level=BIOMARKERS["conf_level"],
         multivariable=BIOMARKERS["multivariable"],
@@ -172,6 +177,7 @@ rule biomarker_rechallenge:
     conda:
         "../envs/icistop.yaml"
     params:
+        **code_version("biomarker_rechallenge.py"),
         conf_level=BIOMARKERS["conf_level"],
         rechallenge=BIOMARKERS["rechallenge"],
     script:
@@ -202,6 +208,7 @@ rule biomarker_figures:
     conda:
         "../envs/icistop.yaml"
     params:
+        **code_version("biomarker_figures.py"),
         formats=BIOMARKER_FIG_FORMATS,
         dpi=BIOMARKERS.get("plots", {}).get("dpi", 150),
         km_top_k=BIOMARKERS.get("plots", {}).get("km_top_k", 4),

@@ -9,6 +9,7 @@ rule define_cohort:
             category="2. Cohort",
         ),
         cutoff="results/cohort/cutoff.json",
+        reasons="results/cohort/exclusion_reasons.tsv",
     log:
         "logs/define_cohort.log",
     benchmark:
@@ -16,6 +17,7 @@ rule define_cohort:
     conda:
         "../envs/icistop.yaml"
     params:
+        **code_version("define_cohort.py"),
         criteria=config["cohort"],
         data_cutoff=config["data_cutoff"],
     script:

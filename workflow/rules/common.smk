@@ -1,7 +1,13 @@
 import datetime
+import sys
 from pathlib import Path
 
 from snakemake.utils import validate
+
+WORKFLOW_DIR = Path(str(workflow.current_basedir)).resolve().parent
+sys.path.insert(0, str(WORKFLOW_DIR / "scripts"))
+
+from icistop.codedeps import CodeIndex
 
 # YAML reads an unquoted 2024-06-30 as a date; the schema expects the ISO string.
 if isinstance(config.get("data_cutoff"), datetime.date):
@@ -35,6 +41,25 @@ def data_files(wildcards):
 
 def validated(table):
     return f"results/validation/{table}.parquet"
+
+
+# Source files behind each script (see workflow/scripts/icistop/codedeps.py). Snakemake itself
+# reruns a script job when the entry script changes, but not when a package module it imports does.
+CODE_INDEX = CodeIndex(WORKFLOW_DIR / "scripts", root=WORKFLOW_DIR.parent)
+REPORT_TEMPLATES = sorted(str(p) for p in (WORKFLOW_DIR / "report/templates").glob("*"))
+
+
+def code_version(*scripts, dispatch=(), files=()):
+    """Params ``code_<file>="<path> sha256:<hash>"``, one per source file the entry scripts run.
+
+    Use as ``**code_version("x.py")`` in a rule's params: a content change of any of these files
+    reruns the rule (params trigger; a new mtime alone does not), and the dry-run reason names the
+    file. List a second script when the rule's results stand for another rule's temp() output.
+    ``dispatch``: the one module report_section.py imports for this rule's section; ``files``:
+    other files the rule reads as code (templates).
+    """
+    dispatch = (dispatch,) if isinstance(dispatch, str) else tuple(dispatch)
+    return CODE_INDEX.params(scripts, dispatch=dispatch, extra=tuple(files))
 
 
 # continuation and simulation study (rules in continuation.smk, simulation.smk)

@@ -23,7 +23,9 @@ rule continuation_protocol:
     conda:
         "../envs/icistop.yaml"
     params:
+        **code_version("continuation_protocol.py"),
         cfg=continuation_protocol_cfg(),
+        ci_method=CONTINUATION["bootstrap"].get("ci_method", "transformed_wald"),
     script:
         "../scripts/continuation_protocol.py"
 
@@ -48,6 +50,7 @@ rule continuation_naive:
     conda:
         "../envs/icistop.yaml"
     params:
+        **code_version("continuation_naive.py"),
         cfg=continuation_protocol_cfg(),
         naive=CONTINUATION["naive"],
     script:
@@ -90,6 +93,7 @@ rule continuation_landmark:
     conda:
         "../envs/icistop.yaml"
     params:
+        **code_version("continuation_landmark.py"),
         cfg=continuation_protocol_cfg(),
         landmarks=CONT_LANDMARKS,
         marker=CONTINUATION["interaction"]["marker"],
@@ -116,6 +120,7 @@ rule continuation_timevarying:
     conda:
         "../envs/icistop.yaml"
     params:
+        **code_version("continuation_timevarying.py"),
         cfg=continuation_protocol_cfg(),
         entry=CONTINUATION["timevarying"]["entry"],
     script:
@@ -162,6 +167,7 @@ rule continuation_ccw:
     conda:
         "../envs/icistop.yaml"
     params:
+        **code_version("continuation_ccw.py"),
         cfg=continuation_protocol_cfg(),
         marker=CONTINUATION["interaction"]["marker"],
     script:
@@ -183,6 +189,7 @@ rule continuation_bootstrap:
     conda:
         "../envs/icistop.yaml"
     params:
+        **code_version("continuation_bootstrap.py"),
         cfg=continuation_protocol_cfg(),
         bootstrap=CONTINUATION["bootstrap"],
         marker=CONTINUATION["interaction"]["marker"],
@@ -229,8 +236,10 @@ rule continuation_gather:
     conda:
         "../envs/icistop.yaml"
     params:
+        **code_version("continuation_gather.py", "continuation_bootstrap.py"),
         marker=CONTINUATION["interaction"]["marker"],
         horizons=CONTINUATION["protocol"]["horizons"],
         bootstrap=CONTINUATION["bootstrap"],
+        estimability=CONTINUATION.get("estimability", {}),
     script:
         "../scripts/continuation_gather.py"

@@ -14,6 +14,7 @@ rule derive_endpoints:
     conda:
         "../envs/icistop.yaml"
     params:
+        **code_version("derive_endpoints.py"),
         pfs_censor_at=config["endpoints"]["pfs_censor_at"],
         time_on_ici_breaks=config["endpoints"]["time_on_ici_breaks"],
     script:

@@ -27,6 +27,7 @@ rule report_data:
     conda:
         "../envs/icistop.yaml"
     params:
+        **code_version("report_section.py", dispatch="icistop.report_core"),
         **REPORT_WIRING.privacy,
         section="data",
         options=REPORT_WIRING.section_options("data"),
@@ -36,7 +37,7 @@ rule report_data:
 
 rule report_cohort:
     input:
-        attrition="results/cohort/attrition.tsv",
+        **REPORT_WIRING.cohort_files(),
     output:
         json="results/report/sections/cohort.json",
         figures=REPORT_WIRING.figure_files("cohort", wrap=True),
@@ -48,6 +49,7 @@ rule report_cohort:
     conda:
         "../envs/icistop.yaml"
     params:
+        **code_version("report_section.py", dispatch="icistop.report_core"),
         **REPORT_WIRING.privacy,
         section="cohort",
         options=REPORT_WIRING.section_options("cohort"),
@@ -73,6 +75,7 @@ rule report_table1:
     conda:
         "../envs/icistop.yaml"
     params:
+        **code_version("report_section.py", dispatch="icistop.report_core"),
         **REPORT_WIRING.privacy,
         section="table1",
         options=REPORT_WIRING.section_options("table1"),
@@ -94,6 +97,7 @@ rule report_swimmer:
     conda:
         "../envs/icistop.yaml"
     params:
+        **code_version("report_section.py", dispatch="icistop.report_core"),
         **REPORT_WIRING.privacy,
         section="swimmer",
         options=REPORT_WIRING.section_options("swimmer"),
@@ -115,6 +119,7 @@ rule report_survival:
     conda:
         "../envs/icistop.yaml"
     params:
+        **code_version("report_section.py", dispatch="icistop.report_survival"),
         **REPORT_WIRING.privacy,
         section="survival",
         options=REPORT_WIRING.section_options("survival"),
@@ -136,6 +141,7 @@ rule report_continuation:
     conda:
         "../envs/icistop.yaml"
     params:
+        **code_version("report_section.py", dispatch="icistop.report_continuation"),
         **REPORT_WIRING.privacy,
         section="continuation",
         options=REPORT_WIRING.section_options("continuation"),
@@ -157,6 +163,7 @@ rule report_biomarkers:
     conda:
         "../envs/icistop.yaml"
     params:
+        **code_version("report_section.py", dispatch="icistop.report_biomarkers"),
         **REPORT_WIRING.privacy,
         section="biomarkers",
         options=REPORT_WIRING.section_options("biomarkers"),
@@ -180,6 +187,7 @@ rule report:
     conda:
         "../envs/icistop.yaml"
     params:
+        **code_version("render_report.py", files=REPORT_TEMPLATES),
         **REPORT_WIRING.privacy,
         title=config["report"]["title"],
         config=config,

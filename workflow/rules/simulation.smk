@@ -1,6 +1,7 @@
 # Simulation study (benchmark, not CI): naive, landmark and clone-censor-weight estimators of the
-# effect of continuing vs stopping ICI against the generator's counterfactual truth.
-# Target: `snakemake simulation_study --cores 2` -> results/simulation/summary.tsv (+ figure).
+# effect of continuing vs stopping ICI against the generator's counterfactual truth, for PFS and OS,
+# every estimand of the report and each interval method (report code path: estimates_table).
+# Target: `snakemake simulation_study --cores 2` -> results/simulation/summary.tsv (+ table, figure).
 # Replicates are split into chunks (jobs); every replicate has its own seed, so the result does
 # not depend on the number of chunks or cores. See benchmarks/simulation_study.md.
 
@@ -8,6 +9,7 @@
 rule simulation_study:
     input:
         summary="results/simulation/summary.tsv",
+        table="results/simulation/summary_table.md",
         figure=expand(
             "results/simulation/simulation_performance.{fmt}", fmt=["png", "svg"]
         ),
@@ -25,6 +27,7 @@ rule simulation_truth:
     conda:
         "../envs/icistop.yaml"
     params:
+        **code_version("simulation_truth.py"),
         scenario=lambda wc: SIM_SCENARIOS[wc.scenario][1],
         scenario_index=lambda wc: SIM_SCENARIOS[wc.scenario][0],
         cfg=continuation_protocol_cfg(),
@@ -47,6 +50,7 @@ rule simulation_chunk:
     conda:
         "../envs/icistop.yaml"
     params:
+        **code_version("simulation_chunk.py"),
         scenario=lambda wc: SIM_SCENARIOS[wc.scenario][1],
         scenario_index=lambda wc: SIM_SCENARIOS[wc.scenario][0],
         cfg=continuation_protocol_cfg(),
@@ -56,6 +60,7 @@ rule simulation_chunk:
         n_boot=SIMULATION["n_boot"],
         seed=SIMULATION["seed"],
         naive_threshold_days=config["continuation"]["naive"]["stop_threshold_days"],
+        estimability=CONTINUATION.get("estimability", {}),
     script:
         "../scripts/simulation_chunk.py"
 
@@ -72,6 +77,7 @@ rule simulation_summary:
         ),
     output:
         summary="results/simulation/summary.tsv",
+        table="results/simulation/summary_table.md",
         replicates="results/simulation/replicates.tsv",
         figure=expand(
             "results/simulation/simulation_performance.{fmt}", fmt=["png", "svg"]
@@ -83,6 +89,7 @@ rule simulation_summary:
     conda:
         "../envs/icistop.yaml"
     params:
+        **code_version("simulation_summary.py"),
         scenarios=list(SIM_SCENARIOS),
     script:
         "../scripts/simulation_summary.py"

@@ -38,6 +38,7 @@ rule survival_km:
     conda:
         "../envs/icistop.yaml"
     params:
+        **code_version("survival_km.py"),
         landmarks=SURVIVAL_PARAMS["landmarks"],
         risk_table_times=SURVIVAL_PARAMS["risk_table_times"],
         conf_level=SURVIVAL_PARAMS["conf_level"],
@@ -72,6 +73,7 @@ rule survival_compare:
     conda:
         "../envs/icistop.yaml"
     params:
+        **code_version("survival_compare.py"),
         groupings_after_stop=SURVIVAL_PARAMS["groupings_after_stop"],
         groupings_from_start=SURVIVAL_PARAMS["groupings_from_start"],
         reference_levels=SURVIVAL_PARAMS["reference_levels"],
@@ -97,6 +99,7 @@ rule survival_rmst:
     conda:
         "../envs/icistop.yaml"
     params:
+        **code_version("survival_rmst.py"),
         tau=SURVIVAL_PARAMS["rmst_tau"],
         groupings_after_stop=SURVIVAL_PARAMS["groupings_after_stop"],
         groupings_from_start=SURVIVAL_PARAMS["groupings_from_start"],
@@ -128,6 +131,7 @@ rule survival_competing:
     conda:
         "../envs/icistop.yaml"
     params:
+        **code_version("survival_competing.py"),
         landmarks=SURVIVAL_PARAMS["landmarks"],
         groupings_after_stop=SURVIVAL_PARAMS["groupings_after_stop"],
         reference_levels=SURVIVAL_PARAMS["reference_levels"],
@@ -156,6 +160,7 @@ rule survival_hazard:
     conda:
         "../envs/icistop.yaml"
     params:
+        **code_version("survival_hazard.py"),
         breaks=SURVIVAL_PARAMS["hazard_breaks"],
         groupings=["stop_reason"],
         conf_level=SURVIVAL_PARAMS["conf_level"],

@@ -18,6 +18,7 @@ rule validate_data:
     conda:
         "../envs/icistop.yaml"
     params:
+        **code_version("validate_data.py"),
         data_dir=config["data_dir"],
     script:
         "../scripts/validate_data.py"

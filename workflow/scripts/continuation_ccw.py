@@ -8,7 +8,7 @@ import logging  # noqa: E402
 
 from icistop.continuation.bootstrap import ccw_point  # noqa: E402
 from icistop.continuation.ccw import km_table, run_ccw, weight_diagnostics  # noqa: E402
-from icistop.continuation.pipeline import load_panel, protocol_for, scalars  # noqa: E402
+from icistop.continuation.pipeline import load_analysis, protocol_for, scalars  # noqa: E402
 from icistop.continuation.plots import km_figure, weight_figure  # noqa: E402
 from icistop.runner import run_step  # noqa: E402
 from icistop.tableio import write_json, write_tsv  # noqa: E402
@@ -16,10 +16,11 @@ from icistop.tableio import write_json, write_tsv  # noqa: E402
 
 def main(smk):
     outcome = smk.wildcards.outcome
-    panel = load_panel(smk.input.endpoints, smk.input.assessments, outcome)
+    panel, unavailable = load_analysis(smk.input.endpoints, smk.input.assessments, outcome)
     p = protocol_for(smk.params.cfg, outcome)
     res = run_ccw(panel, p, se=True)
     point = ccw_point(panel, p, marker=smk.params.marker, se=True)
+    point["unavailable"] = unavailable
     logging.getLogger("ccw").info("eligible %d, loghr %.4f", res["n_eligible"], res["loghr"])
     write_json({"outcome": outcome, "protocol": p.as_dict(), "estimates": scalars(point),
                 "se_note": "se_* are influence-function / robust sandwich SEs treating the weights as known; "
@@ -29,7 +30,8 @@ def main(smk):
     write_tsv(weight_diagnostics(res["_clones"], p), smk.output.weights)
     write_tsv(res["_clones"]["censored"], smk.output.censoring)
     km_figure(km, list(smk.output.km_figure), f"Clone-censor-weight emulation: weighted {outcome.upper()} per strategy",
-              ylabel=outcome.upper(), band_note="pointwise 95% CI (influence function, weights as known)")
+              ylabel=outcome.upper(), band_note="pointwise 95% CI (influence function, weights as known; log-log)",
+              empty_note=unavailable or "nobody eligible at time zero")
     weight_figure(res["_clones"]["rows"], list(smk.output.weight_figure))
 
 

@@ -9,6 +9,7 @@ import pandas as pd  # noqa: E402
 
 from icistop.continuation.report import comparison_table, estimates_table, interaction_table  # noqa: E402
 from icistop.continuation.bootstrap import gather  # noqa: E402
+from icistop.continuation.estimability import rules_from_config  # noqa: E402
 from icistop.runner import run_step  # noqa: E402
 from icistop.tableio import read_json, write_tsv  # noqa: E402
 
@@ -17,13 +18,16 @@ def main(smk):
     boot = gather([pd.read_csv(f, sep="\t") for f in smk.input.shards])
     write_tsv(boot, smk.output.replicates, float_format="%.17g")
     point = read_json(smk.input.point)["estimates"]
-    est = estimates_table(point, boot)
+    rules = rules_from_config(smk.params.estimability)
+    ci_method = smk.params.bootstrap.get("ci_method", "transformed_wald")
+    est = estimates_table(point, boot, ci_method, rules)
     write_tsv(est, smk.output.estimates)
-    write_tsv(interaction_table(point, boot, smk.params.marker), smk.output.interaction)
+    write_tsv(interaction_table(point, boot, smk.params.marker, rules), smk.output.interaction)
     naive = pd.read_csv(smk.input.naive, sep="\t")
     landmark = pd.read_csv(smk.input.landmark, sep="\t")
     tv = pd.read_csv(smk.input.timevarying, sep="\t")
-    write_tsv(comparison_table(est, naive, landmark, tv, smk.params.horizons), smk.output.comparison)
+    write_tsv(comparison_table(est, naive, landmark, tv, smk.params.horizons, smk.wildcards.outcome, rules),
+              smk.output.comparison)
 
 
 run_step(snakemake, main)  # noqa: F821

@@ -4,7 +4,7 @@ import sys
 
 sys.path.insert(0, snakemake.scriptdir)  # noqa: F821
 
-from icistop.continuation.pipeline import load_panel, protocol_for  # noqa: E402
+from icistop.continuation.pipeline import load_analysis, protocol_for, with_reason  # noqa: E402
 from icistop.continuation.timevarying import timevarying_cox  # noqa: E402
 from icistop.runner import run_step  # noqa: E402
 from icistop.tableio import write_tsv  # noqa: E402
@@ -12,11 +12,11 @@ from icistop.tableio import write_tsv  # noqa: E402
 
 def main(smk):
     outcome = smk.wildcards.outcome
-    panel = load_panel(smk.input.endpoints, smk.input.assessments, outcome)
+    panel, unavailable = load_analysis(smk.input.endpoints, smk.input.assessments, outcome)
     p = protocol_for(smk.params.cfg, outcome)
     tab, _ = timevarying_cox(panel, p, entry=float(smk.params.entry))
     tab.insert(0, "outcome", outcome)
-    write_tsv(tab, smk.output.table)
+    write_tsv(with_reason(tab, unavailable, rows=tab["term"] == "on_ici"), smk.output.table)
 
 
 run_step(snakemake, main)  # noqa: F821

@@ -5,6 +5,7 @@ import sys
 sys.path.insert(0, snakemake.scriptdir)  # noqa: F821
 
 from icistop import DAYS_PER_MONTH  # noqa: E402
+from icistop.continuation.estimability import rules_from_config  # noqa: E402
 from icistop.continuation.protocol import protocol_from_config  # noqa: E402
 from icistop.continuation.simstudy import chunk_replicates, run_chunk  # noqa: E402
 from icistop.runner import run_step  # noqa: E402
@@ -16,7 +17,8 @@ def main(smk):
     p = protocol_from_config(prm.cfg)
     reps = chunk_replicates(int(prm.n_replicates), int(prm.n_chunks), int(smk.wildcards.chunk))
     df = run_chunk(prm.scenario, int(prm.scenario_index), reps, p, int(prm.n_patients), int(prm.n_boot),
-                   int(prm.seed), float(prm.naive_threshold_days) / DAYS_PER_MONTH)
+                   int(prm.seed), float(prm.naive_threshold_days) / DAYS_PER_MONTH,
+                   rules=rules_from_config(dict(prm.estimability)))
     write_tsv(df, smk.output.table)
 
 

@@ -19,6 +19,7 @@ import pandas as pd  # noqa: E402
 
 from . import discrimination as disc  # noqa: E402
 from .figure_utils import placeholder_figure  # noqa: E402
+from .labels import label  # noqa: E402
 
 plt.rcParams.update({"svg.hashsalt": "icistop-biomarkers", "font.size": 9, "axes.spines.top": False,
                      "axes.spines.right": False})
@@ -69,13 +70,13 @@ def forest_plot(levels: pd.DataFrame, stem, formats=("png", "svg"), dpi: int = 1
     for marker, grp in ok.groupby("marker", sort=False):
         ref = grp[grp["is_reference"] == True]  # noqa: E712
         q = grp["q_marker"].iloc[0]
-        rows.append({"label": marker, "header": True, "q": q})
+        rows.append({"label": label(marker), "header": True, "q": q})
         if not ref.empty:
             r = ref.iloc[0]
-            rows.append({"label": f"   {r['level']} (ref)", "header": False, "hr": np.nan,
+            rows.append({"label": f"   {label(r['level'])} (ref)", "header": False, "hr": np.nan,
                          "en": f"{int(r['events_level'])}/{int(r['n_level'])}"})
         for _, r in grp[grp["is_reference"] != True].iterrows():  # noqa: E712
-            rows.append({"label": f"   {r['level']}", "header": False, "hr": r["hr"], "lo": r["hr_ci_low"],
+            rows.append({"label": f"   {label(r['level'])}", "header": False, "hr": r["hr"], "lo": r["hr_ci_low"],
                          "hi": r["hr_ci_high"], "en": f"{int(r['events_level'])}/{int(r['n_level'])}"})
     n = len(rows)
     fig, ax = plt.subplots(figsize=(8.5, 0.26 * n + 1.2))
@@ -146,14 +147,14 @@ def km_panels(data: pd.DataFrame, markers: list[str], stem, formats=("png", "svg
             t = np.append(t, tend)
             s = np.append(s, s[-1])
             ax.step(t, s, where="post", color=PALETTE[j % len(PALETTE)],
-                    label=f"{lv} (n={int(sel.sum())}, events={int(data.loc[sel, 'event'].sum())})")
+                    label=f"{label(lv)} (n={int(sel.sum())}, events={int(data.loc[sel, 'event'].sum())})")
             cens = data.loc[sel & (data["event"] == 0), "time"].to_numpy()
             if cens.size:
                 idx = np.searchsorted(curve["time"].to_numpy(), cens, side="right")
                 sv = np.concatenate([[1.0], curve["surv"].to_numpy()])[idx]
                 ax.plot(cens, sv, "|", color=PALETTE[j % len(PALETTE)], ms=5)
         p = (pvalues or {}).get(name)
-        ax.set_title(f"{name}" + (f"  (log-rank p {_fmt_p(p)})" if p is not None and np.isfinite(p) else ""),
+        ax.set_title(f"{label(name)}" + (f"  (log-rank p {_fmt_p(p)})" if p is not None and np.isfinite(p) else ""),
                      loc="left")
         ax.set_ylim(0, 1.02)
         if xmax:
@@ -187,8 +188,8 @@ def spline_plot(curves: pd.DataFrame, tests: pd.DataFrame, stem, formats=("png",
         sub = ""
         if not t.empty and "p_nonlinear" in t:
             sub = f"overall p {_fmt_p(t['p_overall'].iloc[0])}, nonlinearity p {_fmt_p(t['p_nonlinear'].iloc[0])}"
-        ax.set_title(f"{name}\n{sub}", loc="left", fontsize=8)
-        ax.set_xlabel(f"{name} (reference {ref:.3g})")
+        ax.set_title(f"{label(name)}\n{sub}", loc="left", fontsize=8)
+        ax.set_xlabel(f"{label(name)} (reference {ref:.3g})")
         ax.set_ylabel("Hazard ratio (log scale)")
     fig.tight_layout()
     return save_figure(fig, stem, formats, dpi)
@@ -229,13 +230,13 @@ def cif_plot(curves: pd.DataFrame, stem, formats=("png", "svg"), dpi: int = 150,
             t = np.concatenate([[0.0], cl["time"].to_numpy()])
             col = PALETTE[j % len(PALETTE)]
             ax.step(t, np.concatenate([[0.0], cl["cif_progression"].to_numpy()]), where="post", color=col,
-                    label=f"{lv}: progression")
+                    label=f"{label(lv)}: progression")
             ax.step(t, np.concatenate([[0.0], cl["cif_death"].to_numpy()]), where="post", color=col, ls="--",
-                    label=f"{lv}: death")
+                    label=f"{label(lv)}: death")
         ax.set_ylim(0, 1)
         ax.set_xlabel("Months since stopping ICI")
         ax.set_ylabel("Cumulative incidence")
-        ax.set_title(name, loc="left")
+        ax.set_title(label(name), loc="left")
         ax.legend(frameon=False, fontsize=7)
     fig.tight_layout()
     return save_figure(fig, stem, formats, dpi)

@@ -142,7 +142,8 @@ def cif_table(df: pd.DataFrame, time: str, status: str, group: str | None = None
 
 def cif_at(table: pd.DataFrame, times, extend: bool = False) -> pd.DataFrame:
     """CIF at given times per group and cause (R ``summary(fit, times=)``: value at the last time <= t;
-    0 before the first time; NaN after the group's last follow-up unless ``extend``).
+    0 before the first time; NaN after the group's last follow-up unless ``extend`` - except when every
+    patient of the group has had an event (event-free survival 0): the CIFs are then known and final).
 
     Columns: group, cause, time, cif, se, lower, upper, n_risk (at the first time >= t), beyond_followup.
     """
@@ -153,6 +154,8 @@ def cif_at(table: pd.DataFrame, times, extend: bool = False) -> pd.DataFrame:
         i1 = np.searchsorted(t, req, side="right") - 1
         i2 = np.searchsorted(t, req, side="left")
         beyond = req > t[-1]
+        if "event_free" in g and len(g) and g["event_free"].to_numpy()[-1] <= 0:
+            beyond = np.zeros(len(req), bool)
 
         def val(col):
             v = _cum_at(g[col].to_numpy(), i1)

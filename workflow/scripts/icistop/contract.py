@@ -4,7 +4,10 @@ Tables live in one data directory as ``<name>.csv`` (comma), ``<name>.tsv`` / ``
 (tab) or ``<name>.parquet``. Each table's columns are described by a JSON-schema in
 ``workflow/schemas/<name>.schema.yaml`` (the single source of truth, also rendered in
 ``docs/data-contract.md``). Text cells that are empty or ``NA`` are missing values.
-Columns not in the schema are kept and ignored.
+Columns not in the schema are kept and ignored. Column names are compared after trimming surrounding
+whitespace; contract names are lower case and must be spelled exactly so. A header that repeats a name
+(also when the copies differ only by surrounding whitespace or letter case), or that writes a contract
+column in other capitals, is an error for the whole file (the header row is reported as row 0).
 
 Checks done here are per table (columns, types, categories, ranges, dates, uniqueness);
 checks across tables live in :mod:`icistop.validation`.
@@ -17,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 import yaml
 
 from .issues import Issue, row_issues
@@ -60,6 +64,46 @@ def missing_tables(files: dict[str, Path], data_dir: str | Path) -> list[Issue]:
     return issues
 
 
+def _positions(numbers: list[int]) -> str:
+    words = [str(n) for n in numbers]
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def header_issues(names, table: str, schema: dict) -> list[Issue]:
+    """Errors for a header as written (``names`` in file order; positions reported 1-based).
+
+    - a name given more than once, comparing names after trimming surrounding whitespace and ignoring
+      case ("tmb", " tmb" and "TMB" are the same column): one error per repeated name, naming all positions;
+    - a contract column written in other capitals ("TMB" for "tmb"): the contract is case-sensitive.
+    Empty names (e.g. trailing separators) are left to the reader, which names them "Unnamed: <i>".
+    """
+    contract = {c.casefold(): c for c in schema["properties"]}
+    groups: dict[str, list[tuple[int, str]]] = {}
+    for position, name in enumerate(names, start=1):
+        raw = "" if name is None else str(name)
+        if raw.strip():
+            groups.setdefault(raw.strip().casefold(), []).append((position, raw))
+    issues = []
+    for key, found in groups.items():
+        if len(found) > 1:
+            shown = contract.get(key, found[0][1].strip())
+            times = "twice" if len(found) == 2 else f"{len(found)} times"
+            where = f"columns {_positions([p for p, _ in found])}"
+            spellings = [raw for _, raw in found]
+            if len(set(spellings)) > 1:
+                where += ", written " + _positions([f"'{raw}'" for raw in spellings])
+                where += "; names are compared ignoring case and surrounding spaces"
+            fix = "rename or remove one" if len(found) == 2 else "rename or remove all but one"
+            issues.append(Issue("error", table, 0, shown, shown, f"column '{shown}' appears {times} ({where}); {fix}"))
+        elif key in contract and found[0][1].strip() != contract[key]:
+            position, raw = found[0]
+            issues.append(Issue("error", table, 0, contract[key], raw,
+                                f"column '{raw.strip()}' (column {position}) is the contract column '{contract[key]}' "
+                                f"written in other capitals; column names are case-sensitive: rename it to "
+                                f"'{contract[key]}'"))
+    return issues
+
+
 def _decode_text(path: Path, table: str) -> tuple[str | None, list[Issue]]:
     raw = path.read_bytes()
     if not raw.strip():
@@ -88,11 +132,19 @@ def read_raw_table(path: Path, table: str, schema: dict) -> tuple[pd.DataFrame |
     suffix = path.suffix.lower()
     if suffix == ".parquet":
         try:
+            names = pq.read_schema(path).names
+        except Exception:  # unreadable: reported by read_parquet below
+            names = []
+        issues = header_issues(names, table, schema)
+        if issues:
+            return None, issues
+        try:
             frame = pd.read_parquet(path)
         except Exception as exc:  # pyarrow raises several types for corrupt files
             return None, [Issue("error", table, None, None, None, f"cannot read Parquet file {path.name}: {exc}")]
         if frame.empty and len(frame.columns) == 0:
             return None, [Issue("error", table, None, None, None, f"file {path.name} is empty")]
+        frame.columns = [str(c).strip() for c in frame.columns]
         return frame, []
     text, issues = _decode_text(path, table)
     if text is None:
@@ -121,6 +173,11 @@ def read_raw_table(path: Path, table: str, schema: dict) -> tuple[pd.DataFrame |
                         f"(rename it or re-export); expected columns such as {', '.join(expected[:4])}",
                     )
                 ]
+    # the header as written (read_csv renames a repeated name "tmb" to "tmb.1")
+    header = pd.read_csv(StringIO(text), sep=sep, header=None, nrows=1, dtype=str, keep_default_na=False)
+    issues += header_issues(header.iloc[0].tolist() if len(header) else [], table, schema)
+    if any(i.severity == "error" for i in issues):
+        return None, issues
     frame.columns = [str(c).strip() for c in frame.columns]
     if frame.empty:
         if table in REQUIRED_TABLES[:2]:

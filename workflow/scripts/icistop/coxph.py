@@ -14,11 +14,10 @@ weights or a cluster), the infinitesimal-jackknife sandwich V (sum_c u_c u_c') V
 score residuals summed by cluster (each row its own cluster by default), as R ``coxph(..., robust=TRUE)``
 / ``cluster()``. CIs and p-values (Wald, normal) use the robust SE when it is computed (as R).
 
-PH check (:func:`ph_test`): the Grambsch & Therneau (1994) approximate scaled-Schoenfeld score test
-as lifelines ``proportional_hazard_test`` computes it (own vectorised code, equal to lifelines to
-rounding; lifelines' residual loop is quadratic in n) - NOT R ``cox.zph`` of survival >= 3.0;
-the ``test`` column names it. Fallback for non-proportional hazards (:func:`time_split_hr`): HRs within
-time intervals from episode splitting and covariate-by-interval terms.
+PH check (:func:`ph_test`): R ``cox.zph`` of survival >= 3.0, the exact score test of g(t) x
+interactions per term and GLOBAL (own vectorised code in :mod:`icistop.coxzph`, equal to R to ~1e-12,
+tests/test_coxzph.py); the ``test`` column names it. Fallback for non-proportional hazards
+(:func:`time_split_hr`): HRs within time intervals from episode splitting and covariate-by-interval terms.
 """
 
 from __future__ import annotations
@@ -31,10 +30,10 @@ import pandas as pd
 from scipy import sparse
 from scipy.stats import chi2, norm
 
-from .km import _km_core, group_levels
+from .coxzph import cox_zph
+from .km import group_levels
 
-PH_TEST_NAME = ("Grambsch-Therneau 1994 scaled Schoenfeld score test, approximate form "
-                "(as lifelines proportional_hazard_test, time_transform={tt}); not R cox.zph (survival >= 3.0)")
+PH_TEST_NAME = "cox.zph score test (R survival >= 3.0; Efron ties, time transform {tt})"
 
 # lifelines stops when norm(step) < precision OR the Newton decrement g'H^-1 g / 2 < precision OR the
 # relative log-likelihood change < r_precision. With the decrement rule, precision=1e-9 left
@@ -402,93 +401,30 @@ def cox_fit(df: pd.DataFrame, time: str, event: str, covariates: list[str], *,
 # ----------------------------------------------------------------------------------------------
 # proportional hazards
 # ----------------------------------------------------------------------------------------------
-def schoenfeld_residuals(X, T, E, w, beta, strata=None) -> np.ndarray:
-    """Schoenfeld residuals x_i - xbar(t_i) of the deaths (rows with E == 1, in row order), Efron
-    form as lifelines: xbar = (1/d) sum_{l<d} (S1 - l D1 / d) / (S0 - l D0 / d) over the d deaths
-    tied at t_i, S = sums over the stratum's rows with T >= t_i, D = sums over the tied deaths,
-    weights w * exp(x'beta). Vectorised (lifelines' loop appends row by row: quadratic in n)."""
-    X = np.asarray(X, float)
-    T, E, w = np.asarray(T, float), np.asarray(E, float) == 1, np.asarray(w, float)
-    n, p = X.shape
-    codes = np.zeros(n, np.int64) if strata is None else pd.factorize(pd.Series(strata), sort=True)[0]
-    eta = X @ beta
-    r = w * np.exp(eta - (eta.max() if n else 0.0))  # a common factor cancels in xbar
-    # event groups (stratum, time) and, per row, the groups it is at risk in (same stratum, T >= t)
-    dead = np.flatnonzero(E)
-    gkey = pd.MultiIndex.from_arrays([codes[dead], T[dead]])
-    gcodes, groups = pd.factorize(gkey, sort=True)
-    g_stratum = groups.get_level_values(0).to_numpy()
-    g_time = groups.get_level_values(1).to_numpy(float)
-    m = len(groups)
-    # rows sorted by (stratum, time); group j covers rows of its stratum with T >= t_j
-    order = np.lexsort((T, codes))
-    cs0 = np.concatenate([[0.0], np.cumsum(r[order])])
-    cs1 = np.vstack([np.zeros((1, p)), np.cumsum(r[order][:, None] * X[order], axis=0)])
-    sc, st = codes[order], T[order]
-    stratum_end = np.searchsorted(sc, g_stratum, side="right")
-    lo = _stratified_lower_bounds(sc, st, g_stratum, g_time)
-    S0 = cs0[stratum_end] - cs0[lo]
-    S1 = cs1[stratum_end] - cs1[lo]
-    d = np.bincount(gcodes, minlength=m).astype(float)
-    D0 = np.bincount(gcodes, weights=r[dead], minlength=m)
-    D1 = np.zeros((m, p))
-    np.add.at(D1, gcodes, r[dead][:, None] * X[dead])
-    j = np.repeat(np.arange(m), d.astype(int))
-    k = np.arange(len(j)) - np.repeat(np.cumsum(d) - d, d.astype(int)).astype(int)
-    frac = k / d[j]
-    contrib = (S1[j] - frac[:, None] * D1[j]) / (S0[j] - frac * D0[j])[:, None] / d[j][:, None]
-    xbar = np.zeros((m, p))
-    np.add.at(xbar, j, contrib)
-    return X[dead] - xbar[gcodes]
+def ph_terms(result: CoxResult) -> dict:
+    """Design columns per model term: a categorical covariate's dummies ("col=level") form one term."""
+    cats = set(result.counts["covariate"]) if len(result.counts) else set()
+    terms: dict = {}
+    for col in result.design_columns:
+        head = col.split("=", 1)[0]
+        terms.setdefault(head if "=" in col and head in cats else col, []).append(col)
+    return terms
 
 
-def _stratified_lower_bounds(sorted_codes, sorted_T, g_stratum, g_time) -> np.ndarray:
-    """For each (stratum, time): index of the first row of that stratum with T >= time in rows
-    sorted by (stratum, T) (vectorised: times offset by stratum into one sorted key)."""
-    span = float(np.max(np.abs(sorted_T))) * 2 + 1 if len(sorted_T) else 1.0
-    key = sorted_codes * span + sorted_T
-    return np.searchsorted(key, g_stratum * span + g_time, side="left")
-
-
-def _time_transform(T, E, w, kind: str) -> np.ndarray:
-    """g(t) at the deaths: km = 1 - weighted Kaplan-Meier at t (all strata together), identity, log."""
-    T, E, w = np.asarray(T, float), np.asarray(E, float) == 1, np.asarray(w, float)
-    td = T[E]
-    if kind == "identity":
-        return td
-    if kind == "log":
-        return np.log(td)
-    if kind != "km":
-        raise ValueError("time_transform must be km, identity or log")
-    km = _km_core(np.full(len(T), -np.inf), T, E.astype(float), w, "greenwood")
-    return 1 - km["surv"][np.searchsorted(km["time"], td)]
-
-
-def ph_test(result: CoxResult, time_transform: str = "km", alpha: float = 0.05) -> pd.DataFrame:
-    """Per-term PH test: Grambsch & Therneau (1994) approximate scaled-Schoenfeld score test in
-    the form of lifelines ``proportional_hazard_test`` (and R survival < 3.0 ``cox.zph``):
-    T_k = (sum_i g~_i s*_ik)^2 / (D var_kk sum_i g~_i^2), s* = D * (Schoenfeld residuals) V,
-    D = number of deaths, g~ = centred transformed death times; chi-square 1 df. Own vectorised
-    implementation (equal to lifelines to rounding, tested); right-censored fits only.
-    Columns: term, statistic, df, p, ph_violated (p < alpha), test.
+def ph_test(result: CoxResult, time_transform: str = "km", alpha: float = 0.05, terms: bool = True
+            ) -> pd.DataFrame:
+    """PH test of R ``cox.zph(fit, transform=time_transform, terms=terms)`` (survival >= 3.0) for a fitted
+    model (right-censored or (entry, time] rows, strata, case weights; Efron ties as the fit): the exact
+    score test of gamma = 0 in h_s(t) exp(x'beta + g(t) x'gamma) at (beta_hat, 0), per term (a categorical
+    covariate is one term with k-1 df; ``terms=False``: per design column) and GLOBAL (all columns).
+    See :mod:`icistop.coxzph`. Columns: term, statistic, df, p, ph_violated (p < alpha), test.
     """
     fd = result.fit_data
-    if "_S0" in fd:
-        raise ValueError("ph_test: right-censored fits only (no entry times)")
     cols = list(result.design_columns)
-    X = fd[cols].to_numpy(float)
-    T, E = fd["_T"].to_numpy(float), fd["_E"].to_numpy(float)
-    w = fd["_W"].to_numpy(float) if "_W" in fd else np.ones(len(fd))
-    strata = fd["_S"].to_numpy() if "_S" in fd else None
     beta = result.table.set_index("term").loc[cols, "coef"].to_numpy(float)
-    V = np.asarray(result.vcov_model, float)
-    n_deaths = float((E == 1).sum())
-    scaled = n_deaths * schoenfeld_residuals(X, T, E, w, beta, strata) @ V
-    g = _time_transform(T, E, w, time_transform)
-    gc = g - g.mean()
-    with np.errstate(divide="ignore", invalid="ignore"):
-        stat = (gc @ scaled) ** 2 / (n_deaths * np.diag(V) * (gc ** 2).sum())
-    out = pd.DataFrame(dict(term=cols, statistic=stat, df=1, p=chi2.sf(stat, 1)))
+    out = cox_zph(fd["_T"], fd["_E"], fd[cols], beta, start=fd["_S0"] if "_S0" in fd else None,
+                  strata=fd["_S"] if "_S" in fd else None, weights=fd["_W"] if "_W" in fd else None,
+                  ties="efron", transform=time_transform, terms=ph_terms(result) if terms else None)
     out["ph_violated"] = out["p"] < alpha
     out["test"] = PH_TEST_NAME.format(tt=time_transform)
     return out
@@ -583,13 +519,12 @@ def time_split_hr(df: pd.DataFrame, time: str, event: str, covariates: list[str]
 def ph_check(df: pd.DataFrame, time: str, event: str, covariates: list[str], *, cuts=(12.0, 24.0),
              alpha: float = 0.05, time_transform: str = "km", categorical: dict | None = None,
              strata=None) -> tuple[pd.DataFrame, pd.DataFrame | None]:
-    """PH test per term and, for covariates with a term failing (p < alpha), time-split HRs.
-
-    Returns (ph_table, split_table or None).
+    """PH test (R ``cox.zph``, per term and GLOBAL) and, for the covariates whose term fails (p < alpha;
+    the GLOBAL row alone triggers nothing), time-split HRs. Returns (ph_table, split_table or None).
     """
     res = cox_fit(df, time, event, covariates, categorical=categorical, strata=strata, engine="efron")
     tab = ph_test(res, time_transform=time_transform, alpha=alpha)
-    failing = sorted({t.split("=")[0] for t in tab.loc[tab["ph_violated"], "term"]})
+    failing = sorted(set(tab.loc[tab["ph_violated"] & (tab["term"] != "GLOBAL"), "term"]))
     if not failing:
         return tab, None
     split = time_split_hr(df, time, event, covariates, failing, cuts, categorical=categorical, strata=strata)

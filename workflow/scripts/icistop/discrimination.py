@@ -92,12 +92,15 @@ def km_curve(time, event) -> pd.DataFrame:
 
 
 def km_at(time, event, t: float, conf_level: float = 0.95) -> dict:
-    """KM survival at t with Greenwood SE and log(-log) CI; NaN when follow-up ends before t."""
+    """KM survival at t with Greenwood SE and log(-log) CI; NaN when follow-up ends before t, unless the
+    curve has reached 0 (the last patient had the event: S = 0 is known at every later time)."""
     time = np.asarray(time, dtype=float)
     event = np.asarray(event, dtype=float)
-    if time.size == 0 or np.max(time) < t:
+    if time.size == 0:
         return {"surv": math.nan, "se": math.nan, "lower": math.nan, "upper": math.nan}
     curve = km_curve(time, event)
+    if np.max(time) < t and (curve.empty or float(curve["surv"].iloc[-1]) > 0):
+        return {"surv": math.nan, "se": math.nan, "lower": math.nan, "upper": math.nan}
     curve = curve[curve["time"] <= t]
     if curve.empty:
         return {"surv": 1.0, "se": 0.0, "lower": 1.0, "upper": 1.0}

@@ -2,7 +2,9 @@
 
 Every problem names the table, the 1-based data row (the header is not counted, so a
 CSV row ``r`` is on line ``r + 1`` of the file), the column, the offending value and what
-was expected. Errors stop the workflow; warnings are carried into the report.
+was expected. Row 0 is the header row: such an issue is shown as "<file>, header: <message>", the
+message naming the column(s) and their positions. Errors stop the workflow; warnings are carried
+into the report.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ class Issue:
     def describe(self, file_name: str | None = None) -> str:
         where = file_name or self.table
         parts = [where]
+        if self.row == 0:  # the header: the message names the column(s) and positions
+            return f"{where}, header: {self.message}"
         if self.row is not None:
             parts.append(f"row {self.row}")
         if self.column:

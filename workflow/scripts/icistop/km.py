@@ -333,7 +333,9 @@ def km_at(table: pd.DataFrame, times, extend: bool = False) -> pd.DataFrame:
     n_risk = number at risk at the first curve time >= t (0 beyond); cum_events / cum_censored count
     exits in [0, t]; n_event / n_censor count exits since the previous requested time (R). Times after
     the group's last follow-up time give NaN estimates (``beyond_followup`` True; R drops the row)
-    unless ``extend``. Columns: group, time, n_risk, n_event, n_censor, cum_events, cum_censored,
+    unless ``extend`` - except when the curve has reached 0 (the last time is an event that ends the
+    group): S = 0 is then known at every later time (R ``summary(fit, times, extend = TRUE)``), and
+    ``beyond_followup`` is False. Columns: group, time, n_risk, n_event, n_censor, cum_events, cum_censored,
     surv, se_surv, lower, upper, beyond_followup.
     """
     req = np.sort(np.asarray(times, dtype=float))
@@ -345,7 +347,7 @@ def km_at(table: pd.DataFrame, times, extend: bool = False) -> pd.DataFrame:
         cum_ev = np.concatenate([[0.0], np.cumsum(g["n_event"].to_numpy())])[i1 + 1]
         cum_ce = np.concatenate([[0.0], np.cumsum(g["n_censor"].to_numpy())])[i1 + 1]
         n_risk = np.concatenate([g["n_risk"].to_numpy(), [0.0]])[i2]
-        beyond = req > t[-1]
+        beyond = (req > t[-1]) & (g["surv"].to_numpy()[-1] > 0)
 
         def val(col, first):
             v = g[col].to_numpy()

@@ -44,11 +44,35 @@ def estimand_kind(estimand: str) -> str:
     return "num"
 
 
+def is_estimable(row) -> bool:
+    """A result row may be printed (column ``estimable`` absent = yes)."""
+    value = row.get("estimable", True) if hasattr(row, "get") else True
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return True
+    return str(value).strip().lower() not in ("false", "0", "0.0")
+
+
+def not_estimable(row) -> str:
+    reason = row.get("reason") if hasattr(row, "get") else None
+    return f"not estimable ({reason})" if not missing_text(reason) else "not estimable"
+
+
+def missing_text(value) -> bool:
+    return value is None or (isinstance(value, float) and np.isnan(value)) or not str(value).strip()
+
+
 def format_estimate(estimand, est, lo, hi) -> str:
     kind = estimand_kind(estimand)
     if kind == "num":
         return estimate_ci(est, lo, hi, "num", digits=2)
     return estimate_ci(est, lo, hi, kind)
+
+
+def format_row(row, estimand_col: str = "estimand", est: str = "estimate") -> str:
+    """The estimate (95% CI) of a result row, or "not estimable (reason)"."""
+    if not is_estimable(row):
+        return not_estimable(row)
+    return format_estimate(row[estimand_col], row[est], row.get("lower"), row.get("upper"))
 
 
 def method_family(method: str) -> str:
@@ -65,15 +89,17 @@ def method_family(method: str) -> str:
 
 
 def comparison_rows(comp: pd.DataFrame, outcome: str) -> tuple[list[str], list[list], list[str]]:
-    columns = ["Method", "Estimand", "Estimate (95% CI)", "CI", "Population", "Time origin"]
+    columns = ["Method", "Estimand", "Estimate (95% CI)", "Events", "CI", "Population", "Time origin"]
     rows, labels = [], {}
     for i, r in comp.reset_index(drop=True).iterrows():
-        est_text = format_estimate(r["estimand"], r["estimate"], r["lower"], r["upper"])
+        est_text = format_row(r)
         fam = method_family(r["method"])
         key = f"cont_{outcome}_{fam}_{i}"
         if estimand_kind(r["estimand"]) == "ratio" and str(r["estimand"]).upper().startswith("HR"):
             key = f"cont_{outcome}_{fam}_hr" + ("" if fam != "landmark" else f"_{_landmark_of(r['method'])}")
-        rows.append([str(r["method"]), str(r["estimand"]), key_cell(est_text, key, r["estimate"]),
+        events = "" if missing_text(r.get("events")) else str(r.get("events"))
+        rows.append([str(r["method"]), str(r["estimand"]),
+                     key_cell(est_text, key, r["estimate"] if is_estimable(r) else None), events,
                      str(r.get("ci_method", "")), str(r.get("population", "")), str(r.get("time_origin", ""))])
         lab = "" if pd.isna(r.get("label")) else str(r.get("label"))
         if lab and lab not in labels:
@@ -88,7 +114,9 @@ def _landmark_of(method: str) -> str:
 
 
 def hr_rows(comp: pd.DataFrame) -> pd.DataFrame:
+    """HRs that may be printed (not-estimable ones are left out of the forest plot)."""
     d = comp[comp["estimand"].astype(str).str.upper().str.startswith("HR")].copy()
+    d = d[[is_estimable(r) for _, r in d.iterrows()]]
     d["label"] = d["method"].astype(str)
     d["note"] = [estimate_ci(e, lo, hi, "ratio") for e, lo, hi in zip(d["estimate"], d["lower"], d["upper"])]
     return d
@@ -101,26 +129,55 @@ def horizon_table(est: pd.DataFrame) -> pd.DataFrame | None:
     if not horizons:
         return None
     rows = []
+
+    def get(name, kind):
+        if name not in e.index:
+            return "NE"
+        r = e.loc[name]
+        if not is_estimable(r):
+            return not_estimable(r)
+        if kind == "pct" and not missing(r["estimate"]) and float(r["estimate"]) >= 1 - 1e-12 \
+                and missing(r.get("lower")):
+            return f"{estimate_ci(r['estimate'], None, None, 'pct')} (no event; CI not estimable)"
+        return estimate_ci(r["estimate"], r.get("lower"), r.get("upper"), kind)
+
     for h in horizons:
-        def get(name, kind):
-            if name not in e.index:
-                return "NE"
-            r = e.loc[name]
-            return estimate_ci(r["estimate"], r.get("lower"), r.get("upper"), kind)
         rows.append({"Months after time zero": f"{h:g}", "A: stop": get(f"surv_A_{h:g}", "pct"),
                      "B: continue": get(f"surv_B_{h:g}", "pct"), "Difference B \u2212 A": get(f"diff_{h:g}", "pp"),
                      "Ratio B / A": get(f"ratio_{h:g}", "ratio")})
     if "rmst_diff" in e.index:
+        def rmst(name):
+            if name not in e.index:
+                return "NE"
+            r = e.loc[name]
+            return num(r["estimate"], 2) if is_estimable(r) else not_estimable(r)
         r = e.loc["rmst_diff"]
-        rows.append({"Months after time zero": "RMST (months)",
-                     "A: stop": num(e.loc["rmst_A", "estimate"], 2) if "rmst_A" in e.index else "NE",
-                     "B: continue": num(e.loc["rmst_B", "estimate"], 2) if "rmst_B" in e.index else "NE",
-                     "Difference B \u2212 A": estimate_ci(r["estimate"], r.get("lower"), r.get("upper"), "num", digits=2),
+        rows.append({"Months after time zero": "RMST (months)", "A: stop": rmst("rmst_A"), "B: continue": rmst("rmst_B"),
+                     "Difference B \u2212 A": (estimate_ci(r["estimate"], r.get("lower"), r.get("upper"), "num", digits=2)
+                                                if is_estimable(r) else not_estimable(r)),
                      "Ratio B / A": ""})
     return pd.DataFrame(rows)
 
 
+def bootstrap_note(est: pd.DataFrame) -> str | None:
+    """'500 bootstrap replicates; 8 failed or diverged for the HR (left out).' from ccw_estimates.tsv."""
+    if "n_boot" not in est or not est["n_boot"].notna().any():
+        return None
+    failed = est.get("n_boot_failed", pd.Series(0, index=est.index)).fillna(0).astype(int)
+    total = int((est["n_boot"].fillna(0) + failed).max())
+    text = f"{total} bootstrap replicates"
+    bad = {str(k): int(v) for k, v in zip(est["estimand"], failed) if v > 0 and str(k) != "loghr"}
+    if bad:
+        text += "; failed or diverged (left out): " + ", ".join(f"{n} for {k}" for k, n in bad.items())
+    else:
+        text += "; none failed"
+    return text + "."
+
+
 def weight_summary(weights: pd.DataFrame, censoring: pd.DataFrame | None, k: int = 0) -> pd.DataFrame:
+    if "arm" not in weights or not len(weights):
+        return pd.DataFrame({"Strategy": ["A (stop)", "B (continue)"],
+                             "Weights": ["none: nobody eligible at time zero"] * 2})
     rows = []
     for arm, g in weights.groupby("arm", sort=False):
         row = {"Strategy": str(arm), "Intervals": str(len(g)),
@@ -169,8 +226,9 @@ def continuation_section(files: dict, outcomes, k: int = 0) -> SectionResult:
             ht = horizon_table(est)
             if ht is not None:
                 name = f"continuation_{o}_strategies"
+                note = bootstrap_note(est)
                 add_table(sec, table_spec(name, f"{o.upper()} per strategy in the emulated trial (weighted "
-                                                "Kaplan-Meier, bootstrap 95% CI).", ht))
+                                                "Kaplan-Meier, bootstrap 95% CI).", ht, notes=[note] if note else []))
                 tables[name] = ht
         if f"{o}_km" in files:
             km = read_tsv(files[f"{o}_km"])
@@ -189,11 +247,18 @@ def continuation_section(files: dict, outcomes, k: int = 0) -> SectionResult:
                                             "strategy (diagnostics over the weight-model intervals).", ws))
             tables[name] = ws
             fig_name = f"continuation_{o}_weights"
-            figures[fig_name] = weights_figure(w)
+            figures[fig_name] = weights_figure(w) if len(w) else message_figure("No weights: nobody eligible.")
             add_figure(sec, figure_spec(fig_name, f"{o.upper()}: mean, 99th percentile and maximum weight per "
                                               "interval and strategy.", "Weight diagnostics over time"))
         per_outcome[o] = _values(comp, est)
-    sec["values"] = {"outcomes": outcomes, "primary": outcomes[0] if outcomes else None, "by_outcome": per_outcome}
+    unavailable = {}
+    for o in outcomes:
+        comp = read_tsv(files[f"{o}_comparison"])
+        reasons = {str(r.get("reason")) for _, r in comp.iterrows() if not is_estimable(r)}
+        if len(comp) and len(reasons) == 1 and not any(is_estimable(r) for _, r in comp.iterrows()):
+            unavailable[o] = reasons.pop()
+    sec["values"] = {"outcomes": outcomes, "primary": outcomes[0] if outcomes else None, "by_outcome": per_outcome,
+                     "unavailable": unavailable}
     return SectionResult(sec, figures=figures, tables=tables)
 
 
@@ -203,8 +268,11 @@ def _pick(comp: pd.DataFrame, family: str) -> dict | None:
     if d.empty:
         return None
     r = d.iloc[0]
-    return {"method": str(r["method"]), "estimand": str(r["estimand"]), "estimate": _f(r["estimate"]),
-            "lower": _f(r["lower"]), "upper": _f(r["upper"]), "ci_method": str(r.get("ci_method", ""))}
+    ok = is_estimable(r)
+    return {"method": str(r["method"]), "estimand": str(r["estimand"]), "estimate": _f(r["estimate"]) if ok else None,
+            "lower": _f(r["lower"]) if ok else None, "upper": _f(r["upper"]) if ok else None,
+            "ci_method": str(r.get("ci_method", "")), "estimable": ok,
+            "reason": "" if ok or missing_text(r.get("reason")) else str(r.get("reason"))}
 
 
 def _f(x):
@@ -221,9 +289,17 @@ def _values(comp: pd.DataFrame, est: pd.DataFrame | None) -> dict:
             m = re.match(r"diff_([\d.]+)$", str(key))
             if m:
                 r = e.loc[key]
-                diffs[m.group(1)] = {"estimate": _f(r["estimate"]), "lower": _f(r.get("lower", np.nan)),
-                                     "upper": _f(r.get("upper", np.nan))}
+                ok = is_estimable(r)
+                diffs[m.group(1)] = {"estimate": _f(r["estimate"]) if ok else None,
+                                     "lower": _f(r.get("lower", np.nan)) if ok else None,
+                                     "upper": _f(r.get("upper", np.nan)) if ok else None, "estimable": ok,
+                                     "reason": "" if ok or missing_text(r.get("reason")) else str(r.get("reason"))}
         out["ccw_diff"] = diffs
         if "n_boot" in est:
-            out["n_boot"] = int(est["n_boot"].max()) if est["n_boot"].notna().any() else None
+            failed = est["n_boot_failed"].fillna(0) if "n_boot_failed" in est else 0
+            total = (est["n_boot"].fillna(0) + failed).max()
+            out["n_boot"] = int(total) if est["n_boot"].notna().any() else None
+            out["n_boot_failed"] = int(est["n_boot_failed"].fillna(0).max()) if "n_boot_failed" in est else 0
+        if "ci_method" in est and est["ci_method"].notna().any():
+            out["ci_method"] = str(est["ci_method"].dropna().iloc[0])
     return out

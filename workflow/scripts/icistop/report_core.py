@@ -5,6 +5,7 @@ Inputs (named as in the report rules):
   n_warnings, status) and ``issues`` (results/validation/issues.tsv: severity, table, row, column,
   value, message);
 - cohort: ``attrition`` (results/cohort/attrition.tsv: step, criterion, n_remaining, n_excluded, cohort);
+  optional ``exclusion_reasons`` (results/cohort/exclusion_reasons.tsv: step, order, reason, n_excluded);
 - table1: ``endpoints`` (results/endpoints/endpoints.parquet, rows with in_stop_cohort);
 - swimmer: ``endpoints`` and ``assessments`` (results/endpoints/assessments.parquet: patient_id, time, response).
 """
@@ -14,7 +15,7 @@ from __future__ import annotations
 import pandas as pd
 
 from .privacy import mask_message, suppress_count
-from .report_consort import consort_figure
+from .report_consort import REASONS_ORDER_NOTE, consort_figure, excluded_text, reasons_text, step_reasons
 from .report_context import (SectionResult, add_figure, add_table, figure_spec, key_cell, new_section,
                              not_run, read_tsv, require_columns, table_spec)
 from .report_format import label, plural
@@ -66,22 +67,32 @@ def data_section(files: dict, show_identifiers: bool = False, k: int = 0) -> Sec
 def cohort_section(files: dict, k: int = 0) -> SectionResult:
     attrition = read_tsv(files["attrition"])
     require_columns(attrition, ["step", "criterion", "n_remaining", "n_excluded"], files["attrition"])
+    reasons = None
+    if files.get("exclusion_reasons"):
+        reasons = read_tsv(files["exclusion_reasons"])
+        require_columns(reasons, ["step", "order", "reason", "n_excluded"], files["exclusion_reasons"])
     sec = new_section("cohort", "Cohort selection")
+    items = [step_reasons(reasons, s) for s in attrition["step"]]
     frame = pd.DataFrame({
         "Step": attrition["step"].astype(int).astype(str),
         "Criterion": attrition["criterion"].astype(str),
         "Remaining": [suppress_count(n, k) for n in attrition["n_remaining"]],
         "Excluded": [suppress_count(n, k) for n in attrition["n_excluded"]],
+        "Reasons for exclusion": [reasons_text(i, k) for i in items],
         "Cohort": [label(c) for c in attrition.get("cohort", pd.Series([""] * len(attrition)))],
     })
+    flow = "; ".join(f"{c}: n = {suppress_count(n, k)}" + (f" ({excluded_text(x, i, k)})" if i else "")
+                     for c, n, x, i in zip(attrition["criterion"], attrition["n_remaining"], attrition["n_excluded"],
+                                           items))
     cells = []
     for i, r in attrition.reset_index(drop=True).iterrows():
         row = list(frame.iloc[i])
         row[2] = key_cell(row[2], f"attrition_{int(r['step'])}_remaining", r["n_remaining"])
         cells.append(row)
-    add_figure(sec, figure_spec("consort", "Flow of patients through the cohort definition (CONSORT style).",
-                                      "Flow diagram of the cohort selection", size="narrow"))
-    add_table(sec, table_spec("attrition", "Attrition, step by step (source of the flow diagram).", frame,
+    note = f" {REASONS_ORDER_NOTE}" if reasons is not None else ""
+    add_figure(sec, figure_spec("consort", f"Flow of patients through the cohort definition (CONSORT style).{note}",
+                                      f"Flow diagram of the cohort selection. {flow}", size="narrow"))
+    add_table(sec, table_spec("attrition", f"Attrition, step by step (source of the flow diagram).{note}", frame,
                                     numeric=("Remaining", "Excluded"), cells=cells))
     values = {"n_export": int(attrition["n_remaining"].iloc[0])}
     if "cohort" in attrition:
@@ -93,7 +104,8 @@ def cohort_section(files: dict, k: int = 0) -> SectionResult:
         sec["paragraphs"].append(
             f"Of {suppress_count(values['n_export'], k)} patients in the data, {suppress_count(n_treated, k)} formed "
             f"the treated cohort and {suppress_count(n_stop, k)} stopped ICI without progression (stop cohort).")
-    return SectionResult(sec, figures={"consort": consort_figure(attrition, k=k)}, tables={"attrition": frame})
+    return SectionResult(sec, figures={"consort": consort_figure(attrition, k=k, reasons=reasons)},
+                         tables={"attrition": frame})
 
 
 def table1_display(table: pd.DataFrame) -> pd.DataFrame:

@@ -17,6 +17,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from .labels import label as display  # noqa: E402
 from .privacy import suppress_count  # noqa: E402
 
 # Okabe-Ito colour-blind safe palette
@@ -73,7 +74,7 @@ def curve_figure(curves: pd.DataFrame, risk: pd.DataFrame | None = None, *, grou
             risk_rows += [(lab, groups[0], col) for lab, col in (("Events", "cum_events"), ("Censored", "cum_censored"))
                           if col in risk]
         else:
-            risk_rows = [(g, g, "n_risk") for g in groups]
+            risk_rows = [(display(g), g, "n_risk") for g in groups]
     n_rows = len(risk_rows)
     risk_h = 0.22 * n_rows + 0.45
     fig = plt.figure(figsize=(7.0, 3.6 + (risk_h if has_risk else 0)))
@@ -104,7 +105,7 @@ def curve_figure(curves: pd.DataFrame, risk: pd.DataFrame | None = None, *, grou
             lower = np.where(np.isfinite(lower), lower, est)
             upper = np.where(np.isfinite(upper), upper, est)
         tmax = max(tmax, float(np.nanmax(time)) if len(time) else 0.0)
-        ax.step(time, est, where="post", color=color, lw=1.6, label=g)
+        ax.step(time, est, where="post", color=color, lw=1.6, label=display(g))
         if lower is not None and upper is not None:
             ax.fill_between(time, lower, upper, step="post", color=color, alpha=0.15, lw=0)
         if "n_censor" in d:
@@ -180,7 +181,7 @@ def forest_figure(rows: pd.DataFrame, *, label: str = "label", est: str = "hr", 
                             arrowprops=dict(arrowstyle="->", lw=1.0, color="#333"))
         _log_ticks(ax.xaxis, lo_lim, hi_lim)
     ax.set_yticks(y)
-    ax.set_yticklabels([str(s) for s in d[label]])
+    ax.set_yticklabels([display(s) for s in d[label]])
     ax.set_ylim(n - 0.5, -0.5)
     ax.set_xlabel(xlabel)
     for i in np.where(~ok)[0]:
@@ -215,7 +216,7 @@ def weights_figure(diag: pd.DataFrame, *, group: str = "arm", x: str = "interval
         color = PALETTE[i % len(PALETTE)]
         for col, ls, lab in (("mean", "-", "mean"), ("p99", "--", "99th pct"), ("max", ":", "max")):
             if col in d:
-                ax.plot(d[x], d[col], ls=ls, color=color, lw=1.3, label=f"{g}: {lab}")
+                ax.plot(d[x], d[col], ls=ls, color=color, lw=1.3, label=f"{display(g)}: {lab}")
     ax.set_yscale("log")
     ax.axhline(1.0, color="#999", lw=0.6)
     ax.set_xlabel("Months since time zero")

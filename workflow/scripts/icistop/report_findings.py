@@ -24,6 +24,9 @@ def _ci_text(est, lo, hi, fmt) -> str:
     if fmt is percentage_points:
         return f"{text} (95% CI {100 * float(lo):+.1f} to {100 * float(hi):+.1f})"
     sep = " to " if float(lo) < 0 or float(hi) < 0 else "\u2013"
+    if fmt is ratio and any(f"{float(b):.2f}" == "1.00" and float(b) != 1 for b in (lo, hi)):
+        # a limit that rounds to 1.00 decides whether the CI excludes 1: show it with 3 decimals
+        return f"{ratio(est, 3)} (95% CI {ratio(lo, 3)}{sep}{ratio(hi, 3)})"
     return f"{text} (95% CI {fmt(lo)}{sep}{fmt(hi)})"
 
 
@@ -92,36 +95,68 @@ def _direction(est, lo, hi, favour_low: str, favour_high: str) -> str:
     return "the confidence interval includes 1 (no clear difference)"
 
 
+def _usable(v: dict | None) -> bool:
+    """An estimate the findings may state: present, flagged estimable and with a number."""
+    return bool(v) and v.get("estimable", True) is not False and not missing(v.get("estimate"))
+
+
+def _why(v: dict | None) -> str:
+    reason = (v or {}).get("reason")
+    return f" ({reason})" if reason else ""
+
+
 def continuation_sentences(values: dict) -> list[str]:
+    """Findings of the primary outcome; when it cannot be analysed at all (e.g. PFS without tumour
+    assessments), one sentence saying why and the findings of the next outcome that can."""
     primary = values.get("primary")
     if not primary:
         return []
-    v = (values.get("by_outcome") or {}).get(primary) or {}
+    unavailable = values.get("unavailable") or {}
+    if primary not in unavailable:
+        return outcome_sentences((values.get("by_outcome") or {}).get(primary) or {}, primary)
+    out = [f"The continuation analyses of {primary.upper()} were not estimable ({unavailable[primary]})."]
+    for other in values.get("outcomes") or []:
+        if other != primary and other not in unavailable:
+            return out + outcome_sentences((values.get("by_outcome") or {}).get(other) or {}, other)
+    return out
+
+
+def outcome_sentences(v: dict, outcome_name: str) -> list[str]:
+    """Sentences for one outcome's comparison values (CCW HR and differences, naive, time-varying)."""
     out = []
-    outcome = primary.upper()
+    outcome = outcome_name.upper()
     ccw = v.get("ccw_hr")
-    if ccw and not missing(ccw.get("estimate")):
+    if _usable(ccw):
         hr_text = _ci_text(ccw["estimate"], ccw.get("lower"), ccw.get("upper"), ratio)
         out.append(f"In the target-trial emulation (clone-censor-weight), the hazard ratio of {outcome} for continuing "
                    f"versus stopping ICI was {hr_text}; "
                    + _direction(ccw["estimate"], ccw.get("lower"), ccw.get("upper"), "continuing", "stopping") + ".")
     else:
-        out.append(f"The target-trial emulation hazard ratio of {outcome} (continuing vs stopping) was not estimable.")
+        out.append(f"The target-trial emulation hazard ratio of {outcome} (continuing vs stopping) was not "
+                   f"estimable{_why(ccw)}.")
     diffs = v.get("ccw_diff") or {}
-    diff_parts = []
+    diff_parts, reasons = [], []
     for h, d in sorted(diffs.items(), key=lambda kv: float(kv[0])):
-        if missing(d.get("estimate")):
+        if not _usable(d):
             diff_parts.append(f"not estimable at {float(h):g} months")
+            if d.get("reason") and d["reason"] not in reasons:
+                reasons.append(d["reason"])
         else:
             diff_parts.append(f"{_ci_text(d['estimate'], d.get('lower'), d.get('upper'), percentage_points)} "
                               f"at {float(h):g} months")
     if diff_parts:
-        out.append(f"The difference in {outcome} (continuing minus stopping) after time zero was " + list_words(diff_parts) + ".")
+        out.append(f"The difference in {outcome} (continuing minus stopping) after time zero was " + list_words(diff_parts)
+                   + (f" ({'; '.join(reasons)})" if reasons else "") + ".")
+    failed, total = v.get("n_boot_failed") or 0, v.get("n_boot")
+    if failed and total and failed < total:  # all failing = no estimate at all, said above
+        out.append(f"{failed} of {total} bootstrap replicates failed or diverged and were left out of the intervals.")
     naive = v.get("naive_hr")
-    if naive and not missing(naive.get("estimate")):
+    if naive and not _usable(naive):
+        out.append(f"The naive comparison (biased by immortal time) was not estimable{_why(naive)}.")
+    elif naive:
         text = (f"The naive comparison, biased by immortal time, gave a hazard ratio of "
                 f"{_ci_text(naive['estimate'], naive.get('lower'), naive.get('upper'), ratio)}")
-        if ccw and not missing(ccw.get("estimate")) and naive["estimate"] > 0 and ccw["estimate"] > 0:
+        if _usable(ccw) and naive["estimate"] > 0 and ccw["estimate"] > 0:
             a, b = abs(math.log(naive["estimate"])), abs(math.log(ccw["estimate"]))
             if abs(a - b) < 0.05:
                 text += ", close to the emulated estimate"
@@ -131,8 +166,11 @@ def continuation_sentences(values: dict) -> list[str]:
                 text += ", closer to 1 than the emulated estimate"
         out.append(text + ".")
     tv = v.get("time_varying_hr")
-    if tv and not missing(tv.get("estimate")):
-        out.append(f"The time-varying Cox model (on vs off ICI) gave {_ci_text(tv['estimate'], tv.get('lower'), tv.get('upper'), ratio)}.")
+    if _usable(tv):
+        out.append(f"The time-varying Cox model (on vs off ICI) gave a hazard ratio of "
+                   f"{_ci_text(tv['estimate'], tv.get('lower'), tv.get('upper'), ratio)}.")
+    elif tv:
+        out.append(f"The time-varying Cox model (on vs off ICI) was not estimable{_why(tv)}.")
     return out
 
 

@@ -8,6 +8,7 @@ described when present; key names follow the stage's config snippet, unknown key
 
 from __future__ import annotations
 
+from .intervals import CI_METHOD_LABELS, CI_METHODS
 from .report_format import label, list_words, months_list
 
 DAYS_PER_MONTH_TEXT = "days / 30.4375"
@@ -230,7 +231,19 @@ def survival_paragraphs(survival: dict | None, results: dict | None = None) -> l
     return out
 
 
-def continuation_paragraphs(continuation: dict | None) -> list[str] | None:
+def ci_method_of(results: dict | None, configured: str | None) -> str:
+    """The bootstrap interval method the continuation tables used: read from their ``ci_method``
+    column (``results``: values of the continuation section), else the configured one."""
+    labels = {v: k for k, v in CI_METHOD_LABELS.items()}
+    for v in ((results or {}).get("by_outcome") or {}).values():
+        if (v or {}).get("ci_method") in labels:
+            return labels[v["ci_method"]]
+    return configured or "transformed_wald"
+
+
+def continuation_paragraphs(continuation: dict | None, results: dict | None = None) -> list[str] | None:
+    """``results``: values of the continuation section (the CI method and estimability as the tables
+    have them), so that the text describes what was computed."""
     if continuation is None:
         return None
     c = Tracked(continuation, "continuation")
@@ -276,9 +289,26 @@ def continuation_paragraphs(continuation: dict | None) -> list[str] | None:
         n_boot = boot.get("n_boot")
         seed = boot.get("seed")
         shards = boot.get("n_shards")
-        out.append(f"Confidence intervals of the emulation are bootstrap percentile intervals from {n_boot} "
+        method = ci_method_of(results, boot.get("ci_method"))
+        out.append(f"Confidence intervals of the emulation: {CI_METHODS[method]}, from {n_boot} "
                    f"resamples of patients refitting the weights (seed {seed}; replicates computed in {shards} shards, "
-                   "each replicate seeded by its index).")
+                   "each replicate seeded by its index); replicates whose Cox fit did not converge are left out and "
+                   "counted. Curves of the weighted Kaplan-Meier estimates show pointwise log-log intervals from the "
+                   "influence-function SE (weights treated as known). Model-based intervals of the naive, landmark "
+                   "and time-varying analyses are Wald intervals on the log scale (hazard ratios) and the Fisher z "
+                   "scale (differences of probabilities).")
+    est = c.get("estimability") or Tracked({}, "continuation.estimability", c._seen)
+    rules = {k: est.get(k, d) for k, d in (("min_events_per_arm", 10), ("max_ci_ratio", 100), ("max_failed_share", 0.05))}
+    out.append("An estimate is reported as not estimable, with the reason, when its endpoint cannot be measured (PFS "
+               "without tumour assessments), when a strategy or exposure group was followed by no eligible patient "
+               "(positivity), when a compared group has no events, when it rests on fewer than "
+               f"{_fmt(rules['min_events_per_arm'])} events in a compared group, when the upper limit of a ratio's "
+               f"confidence interval exceeds {_fmt(rules['max_ci_ratio'])} times its lower limit, or when more than "
+               f"{_fmt(100 * float(rules['max_failed_share']))}% of the bootstrap replicates failed; the result files "
+               "keep the numbers with a flag.")
+    unavailable = (results or {}).get("unavailable") or {}
+    for outcome, reason in unavailable.items():
+        out.append(f"{str(outcome).upper()} was not analysed in this stage: {reason}.")
     naive = c.get("naive")
     if naive:
         thr = naive.get("stop_threshold_days")
@@ -409,7 +439,8 @@ def methods_sections(config: dict, cutoff: dict | None = None, summary: dict | N
     ]
     for heading, key, fn in (("Survival after stopping", "survival",
                               lambda cfg: survival_paragraphs(cfg, results.get("survival"))),
-                             ("Continuing versus stopping", "continuation", continuation_paragraphs),
+                             ("Continuing versus stopping", "continuation",
+                              lambda cfg: continuation_paragraphs(cfg, results.get("continuation"))),
                              ("Biomarkers", "biomarkers", biomarker_paragraphs)):
         if stages is not None and key not in stages:
             continue

@@ -12,7 +12,7 @@ or a column of endpoints.parquet) and, except the comparisons, ``group`` ("all" 
 - optional ``followup`` followup.tsv: n, median, median_lower, median_upper, q1, q3 (reverse KM);
 - optional ``cox`` cox.tsv: level, reference, n, events, reference_n, reference_events, hr, lower,
   upper, p, strata, lrt_p; ``logrank`` logrank.tsv: test, chisq, df, p, strata; ``ph_test`` ph_test.tsv:
-  term, p, ph_violated, test;
+  term, p, ph_violated, test (R cox.zph: one row per term, the grouping's term with k-1 df, and GLOBAL);
 - optional ``cif_curves`` cif_curves.tsv: cause (1 progression, 2 death without progression), time,
   cif, lower, upper; ``cif_landmarks`` cif_landmarks.tsv: cause, time, cif, lower, upper, n_risk,
   beyond_followup;
@@ -316,16 +316,16 @@ def comparison_table(cox: pd.DataFrame, logrank: pd.DataFrame | None, ph: pd.Dat
             m = logrank[(logrank["endpoint"] == e) & (logrank["grouping"] == g) & (logrank["test"] == "log-rank")]
             if len(m):
                 lr = pvalue(m["p"].iloc[0])
+        php = ""  # the grouping's cox.zph term (all its levels, k-1 df), not the GLOBAL row
+        if ph is not None and len(ph):
+            m = ph[(ph["endpoint"] == e) & (ph["grouping"] == g) & (ph["term"] == g)]
+            if len(m):
+                php = pvalue(m["p"].iloc[0])
         name = f"{endpoint_label(e)}: {label(g)}"
         first = d.iloc[0]
         rows.append([name, f"{label(first['reference'])} (reference)", suppress_count(first.get("reference_n"), k),
-                     suppress_count(first.get("reference_events"), k), "1", "", lr, ""])
+                     suppress_count(first.get("reference_events"), k), "1", "", lr, php])
         for r in d.to_dict("records"):
-            php = ""
-            if ph is not None and len(ph):
-                m = ph[(ph["endpoint"] == e) & (ph["grouping"] == g) & (ph["term"] == r.get("term"))]
-                if len(m):
-                    php = pvalue(m["p"].iloc[0])
             rows.append([name, label(r["level"]), suppress_count(r.get("n"), k), suppress_count(r.get("events"), k),
                          key_cell(estimate_ci(r["hr"], r["lower"], r["upper"], "ratio"), f"hr_{e}_{g}_{r['level']}", r["hr"]),
                          pvalue(r.get("p")), lr, php])

@@ -73,6 +73,12 @@ class ReportWiring:
         return {}
 
     # ------------------------------------------------------------------ files
+    @staticmethod
+    def cohort_files() -> dict:
+        """Named inputs of rule report_cohort (read by icistop.report_core.cohort_section)."""
+        return {"attrition": "results/cohort/attrition.tsv",
+                "exclusion_reasons": "results/cohort/exclusion_reasons.tsv"}
+
     def stage_files(self, stage: str) -> dict:
         """Named input files of a stage section (keep in step with the stage's rules)."""
         if stage == "survival":

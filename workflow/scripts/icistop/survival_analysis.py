@@ -170,7 +170,8 @@ def compare_groups(endpoints: pd.DataFrame, after_stop: list[str], from_start: l
                    strata: list[str], ph_alpha: float, timesplit_cuts, conf_level: float = 0.95
                    ) -> tuple[dict[str, pd.DataFrame], list[dict]]:
     """Log-rank (plain and stratified), Cox HR per group vs reference (Efron ties; plain and
-    stratified), PH test (Grambsch-Therneau 1994 approximation) and time-split HRs where PH fails."""
+    stratified), PH test (R cox.zph, survival >= 3.0: the grouping's term and GLOBAL) and time-split HRs
+    where the grouping's term fails."""
     out = {k: [] for k in ("logrank", "cox", "ph_test", "timesplit")}
     notes: list[dict] = []
     for endpoint in ENDPOINTS.values():

@@ -25,6 +25,7 @@ from matplotlib.figure import Figure  # noqa: E402
 
 from .cif import cif_table  # noqa: E402
 from .km import km_table, kmunicate_table  # noqa: E402
+from .labels import label  # noqa: E402
 
 COLORS = ["#0173B2", "#DE8F05", "#029E73", "#D55E00", "#CC78BC", "#CA9161", "#FBAFE4", "#949494",
           "#ECE133", "#56B4E9"]  # seaborn "colorblind"
@@ -71,7 +72,7 @@ def plot_km(df: pd.DataFrame, time: str, event: str, group: str | None = None, *
     """Kaplan-Meier curves with CI bands, censor ticks and a KMunicate table under the axis."""
     tab = table if table is not None else km_table(df, time, event, group=group, entry=entry, weights=weights)
     groups = list(pd.unique(tab["group"]))
-    labels = {g: (group_labels or {}).get(g, str(g)) for g in groups}
+    labels = {g: (group_labels or {}).get(g, label(g)) for g in groups}
     if xmax is None:
         xmax = max(curtail_time(tab[tab["group"] == g], min_at_risk_frac) for g in groups)
     ticks = _default_ticks(xmax) if risk_times is None else np.asarray(risk_times, dtype=float)
@@ -152,9 +153,9 @@ def plot_cif(df: pd.DataFrame, time: str, status: str, group: str | None = None,
             tt = sub["time"].to_numpy()
             x, y = _step_xy(tt, sub["cif"].to_numpy(), 0.0, tt.max())
             name = (cause_labels or {}).get(k, f"cause {k}")
-            label = name if len(groups) == 1 else f"{g}: {name}"
+            text = name if len(groups) == 1 else f"{label(g)}: {name}"
             color = COLORS[i % len(COLORS)] if len(groups) > 1 else COLORS[j % len(COLORS)]
-            ax.step(x, y, where="post", color=color, ls=styles[j % len(styles)], lw=1.8, label=label)
+            ax.step(x, y, where="post", color=color, ls=styles[j % len(styles)], lw=1.8, label=text)
             if ci:
                 lo = np.nan_to_num(sub["lower"].to_numpy(), nan=0.0)
                 hi = np.nan_to_num(sub["upper"].to_numpy(), nan=0.0)
@@ -191,7 +192,7 @@ def plot_piecewise_hazard(table: pd.DataFrame, *, scale: str = "per_100py", xlab
         mid = (sub["start"].to_numpy() + end) / 2 + (i - (len(groups) - 1) / 2) * width * 0.08
         rate, lo, hi = (sub[c].to_numpy() for c in col[:3])
         ax.errorbar(mid, rate, yerr=[rate - lo, hi - rate], fmt="o", color=COLORS[i % len(COLORS)], capsize=3,
-                    label=str(g))
+                    label=label(g))
     edges = np.unique(np.concatenate([table["start"].to_numpy(), table["end"].to_numpy()]))
     edges = edges[np.isfinite(edges)]
     ax.set_xticks(edges)

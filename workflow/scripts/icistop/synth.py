@@ -694,38 +694,64 @@ def model_truth(p: GeneratorParams) -> dict:
     }
 
 
-def counterfactual_truth(params: GeneratorParams | None = None, landmark: float = 12.0,
-                         grace: tuple = (12.0, 15.0), completion: float = 24.0, horizons: tuple = (24, 36),
-                         tau: float = 36.0, n: int = 200_000, seed: int = 1, cox: bool = True) -> dict:
-    """True effect of continuing (B) versus stopping (A) ICI at ``landmark`` (target trial).
+def death_time(p: GeneratorParams, d: dict, seed: int, t_prog, stop) -> np.ndarray:
+    """Death time (months since ICI start) of the patients of ``d = _simulate_core(p, n, seed)`` when
+    their first progression is at ``t_prog`` and first-course ICI stops at ``stop``.
 
-    Eligible: measured MSI-H/dMMR, first course on ICI, progression-free and alive at ``landmark``
-    (months after ICI start) under the natural stopping process of ``params``. Time zero = landmark.
-    A: stop at U(grace) (or at an earlier toxicity stop). B: stop at ``completion`` +
-    U(0, completion_jitter) unless progression or a toxicity stop comes first. Both arms share every
-    latent draw (common random numbers), there is no censoring; PFS = progression or death.
-    Returns PFS survival per arm at ``horizons`` (months since time zero), B - A difference (with
-    Monte-Carlo SE) and B / A ratio, RMST to ``tau`` and the Cox hazard ratio B vs A on
-    follow-up truncated at ``tau`` (lifelines, Efron ties; ``cox=False`` skips it).
-    """
-    p = params or GeneratorParams()
-    d = _simulate_core(p, n, seed)
-    elig = _msi_h_or_dmmr(d) & (d["S_nat"] > landmark) & (d["t_prog"] > landmark) & (d["t_death0"] > landmark)
-    u = np.random.default_rng([seed, 2]).uniform(grace[0], grace[1], n)
-    s_a = np.minimum(u, d["t_tox"])
-    s_b = np.minimum(d["t_tox"], d["C"] - p.completion + completion)
-    y = {}
-    for arm, stop in (("A", s_a), ("B", s_b)):
-        y[arm] = (np.minimum(progression_time(p, d, stop), d["t_death0"]) - landmark)[elig]
-    m = int(elig.sum())
-    out = {"landmark": landmark, "grace": list(grace), "completion": completion, "tau": tau,
-           "continuation_hr": p.continuation_hr, "confounding": p.confounding,
-           "n_simulated": n, "n_eligible": m, "seed": seed,
-           "strategy_A": "stop at a time uniform in the grace window (earlier if a toxicity stop comes first)",
-           "strategy_B": "continue until completion + U(0, completion_jitter) unless progression or toxicity",
-           "outcome": "PFS (progression or death) from time zero = landmark, no censoring"}
-    for key in ("surv_A", "surv_B", "difference_B_minus_A", "ratio_B_over_A", "mc_se_difference"):
-        out[key] = {}
+    Replays the post-progression draws of :func:`_simulate` (stream ``SeedSequence([seed, 1])``, same
+    order) and applies its rule: no progression before ``t_death0`` -> death at ``t_death0``; a
+    progression on ICI (``t_prog <= stop``) -> death ``pps_on`` later; a progression off ICI -> a
+    re-challenge with probability ``p_rechallenge`` (second-course progression + ``pps_second``, or
+    background death) or death ``pps_off`` later. ``death_time(p, d, seed, d["t_prog"], d["S_nat"])``
+    equals ``_simulate(p, n, seed)["death"]`` exactly (tested), so counterfactual stop times give
+    counterfactual deaths with common random numbers."""
+    n = d["n"]
+    r = [np.random.default_rng(s) for s in np.random.SeedSequence([seed, 1]).spawn(5)][0]
+    u_rech = r.random(n)
+    delay = r.uniform(0.5, 2.5, n)
+    cls2 = _cat(r, n, p.class_probs_rechallenge)
+    _lognormal(r, n, p.t_pr_median, p.t_pr_sdlog)  # second-course PR / CR delays: drawn, not needed here
+    _lognormal(r, n, 5.0, 0.6)
+    e_prog2 = r.exponential(1.0, n)
+    e_bg2 = r.exponential(1.0, n)
+    pps_on = _exp_median(r, n, p.pps_median_on)
+    pps_off = _exp_median(r, n, p.pps_median_off)
+    pps_2 = _exp_median(r, n, p.pps_median_second)
+    tp, td0 = np.asarray(t_prog, float), d["t_death0"]
+    prog = tp < td0
+    on_prog = prog & (tp <= np.asarray(stop, float))
+    rech = prog & ~on_prog & (u_rech < p.p_rechallenge)
+    R2 = np.where(rech, tp + delay, np.inf)
+    med = np.asarray(p.rechallenge_pfs_median)[cls2]
+    tp2 = R2 + np.where(cls2 == 3, 0.7, 0.0) + e_prog2 * med / np.log(2)
+    bg2 = R2 + e_bg2 / p.death_rate
+    tp2 = np.where(tp2 < bg2, tp2, np.inf)
+    return np.where(~prog, td0, np.where(on_prog, tp + pps_on, np.where(rech, np.where(
+        np.isfinite(tp2), tp2 + pps_2, bg2), tp + pps_off)))
+
+
+def follow_up_end(p: GeneratorParams, n: int, seed: int) -> np.ndarray:
+    """End of follow-up other than death (months since ICI start): the earlier of loss to follow-up and
+    the last contact before the data cut-off, replaying the calendar draws of :func:`_simulate` (stream
+    ``SeedSequence([seed, 1])``); ``min(death, follow_up_end)`` equals ``_simulate(p, n, seed)["L"]``."""
+    r = [np.random.default_rng(s) for s in np.random.SeedSequence([seed, 1]).spawn(5)][1]
+    a0 = np.datetime64(p.accrual_start, "D").astype(np.int64)
+    a1 = np.datetime64(p.accrual_end, "D").astype(np.int64)
+    u = r.random(n)
+    frac = np.where(r.random(n) < p.accrual_ramp, np.sqrt(u), u)
+    start_day = a0 + np.floor(frac * (a1 - a0 + 1)).astype(np.int64)
+    cut = np.datetime64(p.data_cutoff, "D").astype(np.int64)
+    t_cc = (cut - start_day) / DAYS_PER_MONTH - r.uniform(0, 1.0, n)
+    t_ltfu = r.exponential(1 / p.ltfu_rate, n)
+    return np.minimum(t_ltfu, t_cc)
+
+
+def _arm_contrasts(y: dict, horizons: tuple, tau: float, cox: bool, censor: np.ndarray | None = None) -> dict:
+    """Survival per arm at ``horizons``, B - A difference (Monte-Carlo SE) and B / A ratio, RMST to
+    ``tau`` and the Cox HR B vs A of uncensored outcome times ``y = {"A": ..., "B": ...}``; with
+    ``censor`` (per patient, both arms) also the Cox HR when follow-up ends there (``hr_B_vs_A_followup``)."""
+    m = len(y["A"])
+    out = {key: {} for key in ("surv_A", "surv_B", "difference_B_minus_A", "ratio_B_over_A", "mc_se_difference")}
     for h in horizons:
         sa, sb = (y["A"] > h), (y["B"] > h)
         out["surv_A"][h], out["surv_B"][h] = _r(sa.mean()), _r(sb.mean())
@@ -737,13 +763,77 @@ def counterfactual_truth(params: GeneratorParams | None = None, landmark: float 
     if cox:
         out["hr_B_vs_A"] = _r(_cox_hr(np.concatenate([y["A"], y["B"]]), np.repeat([0.0, 1.0], m), tau))
         out["hr_method"] = "Cox (lifelines CoxPHFitter, Efron ties) on both counterfactual arms, truncated at tau"
+        if censor is not None:
+            c = np.concatenate([censor, censor])
+            out["hr_B_vs_A_followup"] = _r(_cox_hr(np.concatenate([y["A"], y["B"]]), np.repeat([0.0, 1.0], m),
+                                                   tau, censor=c))
     return out
 
 
-def _cox_hr(time, x, tau):
+def counterfactual_truth(params: GeneratorParams | None = None, landmark: float = 12.0,
+                         grace: tuple = (12.0, 15.0), completion: float = 24.0, horizons: tuple = (24, 36),
+                         tau: float = 36.0, n: int = 200_000, seed: int = 1, cox: bool = True,
+                         os: bool = False, followup: bool = False) -> dict:
+    """True effect of continuing (B) versus stopping (A) ICI at ``landmark`` (target trial).
+
+    Eligible: measured MSI-H/dMMR, first course on ICI, progression-free and alive at ``landmark``
+    (months after ICI start) under the natural stopping process of ``params``. Time zero = landmark.
+    A: stop at U(grace) (or at an earlier toxicity stop). B: stop at ``completion`` +
+    U(0, completion_jitter) unless progression or a toxicity stop comes first. Both arms share every
+    latent draw (common random numbers), there is no censoring; PFS = progression or death.
+    Returns PFS survival per arm at ``horizons`` (months since time zero), B - A difference (with
+    Monte-Carlo SE) and B / A ratio, RMST to ``tau`` and the Cox hazard ratio B vs A on
+    follow-up truncated at ``tau`` (lifelines, Efron ties; ``cox=False`` skips it).
+
+    ``os=True`` adds the same quantities for overall survival under key ``"os"``. Death after a
+    progression depends in the generator on whether ICI was still running at the progression
+    (:func:`death_time`: ``pps_median_on`` 12 months on ICI versus ``pps_median_off`` 30 months and
+    re-challenge off ICI), so the arm's stop time decides it: under B a progression before completion
+    happens on ICI, under A after the stop it happens off ICI. Each arm's death is computed from its
+    own progression and stop time with the same post-progression draws; continuing therefore shortens
+    OS even when ``continuation_hr`` = 1 (no effect on PFS). This is the generator's structural model
+    (a progression on ICI is refractory disease without the re-challenge option), not an artefact.
+
+    ``followup=True`` adds ``hr_B_vs_A_followup``: the Cox HR when each patient's follow-up also ends
+    at the generator's loss to follow-up / last contact before the cut-off (:func:`follow_up_end`, the
+    same in both arms). When the effect is not proportional over time (a stop changes the hazard only
+    between the grace period and completion; post-progression survival differs on vs off ICI) the
+    Cox HR depends on the censoring pattern, and this is the value a Cox model fitted to data
+    with that follow-up estimates; survival probabilities and RMST do not depend on it.
+    """
+    p = params or GeneratorParams()
+    d = _simulate_core(p, n, seed)
+    elig = _msi_h_or_dmmr(d) & (d["S_nat"] > landmark) & (d["t_prog"] > landmark) & (d["t_death0"] > landmark)
+    u = np.random.default_rng([seed, 2]).uniform(grace[0], grace[1], n)
+    s_a = np.minimum(u, d["t_tox"])
+    s_b = np.minimum(d["t_tox"], d["C"] - p.completion + completion)
+    y, y_os = {}, {}
+    for arm, stop in (("A", s_a), ("B", s_b)):
+        tp = progression_time(p, d, stop)
+        y[arm] = (np.minimum(tp, d["t_death0"]) - landmark)[elig]
+        if os:
+            y_os[arm] = (death_time(p, d, seed, tp, stop) - landmark)[elig]
+    m = int(elig.sum())
+    out = {"landmark": landmark, "grace": list(grace), "completion": completion, "tau": tau,
+           "continuation_hr": p.continuation_hr, "confounding": p.confounding,
+           "n_simulated": n, "n_eligible": m, "seed": seed,
+           "strategy_A": "stop at a time uniform in the grace window (earlier if a toxicity stop comes first)",
+           "strategy_B": "continue until completion + U(0, completion_jitter) unless progression or toxicity",
+           "outcome": "PFS (progression or death) from time zero = landmark, no censoring"}
+    censor = (follow_up_end(p, n, seed) - landmark)[elig] if followup else None
+    out.update(_arm_contrasts(y, horizons, tau, cox, censor))
+    if os:
+        out["os"] = {"outcome": "OS (death) from time zero = landmark, no censoring; death after progression "
+                                "by the arm's on/off-ICI status at progression (synth.death_time)",
+                     **_arm_contrasts(y_os, horizons, tau, cox, censor)}
+    return out
+
+
+def _cox_hr(time, x, tau, censor=None):
     from lifelines import CoxPHFitter
 
-    df = pd.DataFrame({"t": np.minimum(time, tau), "e": (time <= tau).astype(int), "x": x})
+    end = tau if censor is None else np.minimum(censor, tau)
+    df = pd.DataFrame({"t": np.minimum(time, end), "e": (time <= end).astype(int), "x": x})
     fit = CoxPHFitter().fit(df, "t", "e")
     return float(np.exp(fit.params_["x"]))
 

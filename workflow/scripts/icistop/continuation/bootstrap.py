@@ -52,17 +52,21 @@ def marker_at_time_zero(panel: pd.DataFrame, p: Protocol, marker: str = "cr_at_l
 
 def interaction_fit(clones: dict, marker: np.ndarray, p: Protocol, se: bool = True) -> dict:
     """Weighted Cox on the clones: arm + marker + arm x marker. Returns the log interaction HR
-    (ratio of the continue-vs-stop HRs, marker=1 over marker=0) and the two stratum log HRs."""
+    (ratio of the continue-vs-stop HRs, marker=1 over marker=0), the two stratum log HRs and the
+    events per arm x marker cell (``events_arm{0,1}_marker{0,1}``; NaN estimates when a cell has none)."""
     rows = clones["rows"]
     m = marker[rows["pid"].to_numpy()]
     arm = rows["arm"].to_numpy(float)
-    out = {}
-    if m.min() == m.max():
-        return {"loghr_interaction": np.nan, "loghr_marker0": np.nan, "loghr_marker1": np.nan}
+    ev = rows["event"].to_numpy() > 0
+    out = {f"events_arm{a}_marker{k}": int((ev & (arm == a) & (m == k)).sum()) for a in (0, 1) for k in (0, 1)}
+    if not len(m) or m.min() == m.max() or min(out.values()) == 0:  # no contrast, or an infinite log HR
+        return {**out, "loghr_interaction": np.nan, "loghr_marker0": np.nan, "loghr_marker1": np.nan,
+                "cox_interaction_converged": False}
     X = np.column_stack([arm, m, arm * m])
     fit = cox_fit(rows["start"], rows["stop"], rows["event"], X, weights=rows["weight"], ties=p.ties,
                   cluster=rows["pid"] if se else None)
     b = fit.coef
+    out["cox_interaction_converged"] = bool(fit.converged)
     out["loghr_marker0"] = float(b[0])
     out["loghr_marker1"] = float(b[0] + b[2])
     out["loghr_interaction"] = float(b[2])
@@ -110,6 +114,7 @@ class ReplicateEngine:
         cat = {k: np.concatenate([arms[0][k], arms[1][k]]) for k in ("start", "stop", "event", "pid")}
         arm = np.concatenate([np.zeros(len(self.pid[0])), np.ones(len(self.pid[1]))])
         self.pid_all = cat["pid"]
+        self.event_rows, self.arm_rows = cat["event"] > 0, arm
         self.cox = CoxRefit(cat["start"], cat["stop"], cat["event"], arm, ties=p.ties)
         self.marker_rows = None
         if marker and len(arm):
@@ -130,19 +135,28 @@ class ReplicateEngine:
             out.update(horizon_contrasts(fits, h))
         ra, rb = fits[0].rmst(p.tau), fits[1].rmst(p.tau)
         out["rmst_A"], out["rmst_B"], out["rmst_diff"] = ra, rb, rb - ra
+        for a, name in ((0, "A"), (1, "B")):
+            ev = self.km[a].ev
+            out[f"events_{name}"] = float(f[self.pid[a]][ev][v[a][ev] > 0].sum())
         weights = np.concatenate([v[0], v[1]])
         mult = f[self.pid_all]
-        b = self.cox.coef(weights, mult)
-        out["loghr"], out["se_loghr"], out["hr"] = float(b[0]), np.nan, float(np.exp(b[0]))
+        if min(out["events_A"], out["events_B"]) > 0:
+            b, converged = self.cox.fit(weights, mult)
+            out["loghr"], out["se_loghr"], out["hr"] = float(b[0]), np.nan, float(np.exp(b[0]))
+            out["cox_converged"] = converged
+        else:  # no event in an arm of the resample: the HR diverges
+            out.update(loghr=np.nan, se_loghr=np.nan, hr=np.nan, cox_converged=False)
         add_logratios(out, p)
         if self.marker_rows is not None:
-            m = self.marker_rows[mult > 0]
-            if m.min() == m.max():
-                out.update(loghr_interaction=np.nan, loghr_marker0=np.nan, loghr_marker1=np.nan)
+            ev = self.event_rows & (weights > 0)
+            cells = [mult[ev & (self.arm_rows == a) & (self.marker_rows == k)].sum() for a in (0, 1) for k in (0, 1)]
+            if min(cells) == 0:  # a marker x arm cell without events: the interaction HR diverges
+                out.update(loghr_interaction=np.nan, loghr_marker0=np.nan, loghr_marker1=np.nan,
+                           cox_interaction_converged=False)
             else:
-                b = self.cox_int.coef(weights, mult)
+                b, conv = self.cox_int.fit(weights, mult)
                 out.update(loghr_marker0=float(b[0]), loghr_marker1=float(b[0] + b[2]),
-                           loghr_interaction=float(b[2]))
+                           loghr_interaction=float(b[2]), cox_interaction_converged=conv)
         return out
 
 

@@ -44,6 +44,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ..km import conf_limits
 from .data import confounder_design
 from .logit import logit_fit, logit_predict
 from .protocol import Protocol
@@ -156,6 +157,7 @@ class CloneDesign:
     arms: dict            # arm -> row arrays (see _arm_rows)
     censored: pd.DataFrame
     covariates: list
+    followed: dict        # "A"/"B" -> patients observed to follow the strategy (0: positivity fails)
 
 
 def clone_design(panel: pd.DataFrame, p: Protocol) -> CloneDesign:
@@ -228,8 +230,12 @@ def clone_design(panel: pd.DataFrame, p: Protocol) -> CloneDesign:
         cens.append({"arm": "B (continue)", "interval_start": edges[k] - L, "interval_end": edges[k + 1] - L,
                      "n_at_risk_of_deviation": int(atrisk_b[:, k].sum()), "n_stopped": int(stop_in[:, k].sum()),
                      "n_censored": int(dev_b[:, k].sum())})
+    # positivity: A = stopped within grace while progression- and outcome-free; B = on ICI (or stopped for
+    # an allowed reason) until completion while outcome-free then
+    cont_to_c = ((S >= C - p.completion_tolerance) | allowed) & ~dev_any & (y > min(C, tau_abs))
+    followed = {"A": int(stop_a.any(axis=1).sum()) if J else 0, "B": int(cont_to_c.sum())}
     return CloneDesign(
-        n=n, yr=yr, bounds={0: bounds_a, 1: bounds_b}, censor={0: censor_a, 1: censor_b},
+        followed=followed, n=n, yr=yr, bounds={0: bounds_a, 1: bounds_b}, censor={0: censor_a, 1: censor_b},
         b_index=b_index, b_X=b_X, b_y=b_y, a_index=(r_i, r_j), a_X=a_X, a_y=a_y, a_target=a_target,
         a_dev=dev_a, J=J, K=K,
         arms={0: _arm_rows(bounds_a, n, censor_a, yr, evr), 1: _arm_rows(bounds_b, n, censor_b, yr, evr)},
@@ -297,7 +303,8 @@ def build_clones(panel: pd.DataFrame, p: Protocol, return_models: bool = False):
         frames.append(pd.DataFrame({"pid": r["pid"], "arm": arm, "start": r["start"], "stop": r["stop"],
                                     "event": r["event"], "weight": W[arm][r["pid"], r["seg"]]}))
     rows = pd.concat(frames, ignore_index=True)
-    out = {"rows": rows, "censored": design.censored, "n_eligible": design.n, "covariates": design.covariates}
+    out = {"rows": rows, "censored": design.censored, "n_eligible": design.n, "covariates": design.covariates,
+           "followed": design.followed}
     if return_models:
         out["models"] = models
     return out
@@ -318,7 +325,8 @@ def weight_diagnostics(clones: dict, p: Protocol) -> pd.DataFrame:
             out.append({"arm": label, "interval_start": start, "n_clones": len(w), "mean": w.mean(), "sd": w.std(ddof=0),
                         "min": w.min(), "p01": np.percentile(w, 1), "median": np.median(w), "p99": np.percentile(w, 99),
                         "max": w.max(), "ess": _ess(w)})
-    return pd.DataFrame(out)
+    return pd.DataFrame(out, columns=["arm", "interval_start", "n_clones", "mean", "sd", "min", "p01", "median", "p99",
+                                      "max", "ess"])
 
 
 def horizon_contrasts(fits: dict, h: float) -> dict:
@@ -328,10 +336,28 @@ def horizon_contrasts(fits: dict, h: float) -> dict:
             f"ratio_{h:g}": sb / sa if sa > 0 else np.nan}
 
 
+def arm_counts(rows: pd.DataFrame, p: Protocol) -> dict:
+    """Per arm: observed (unweighted) events of clones with positive weight up to tau and up to each
+    horizon (months since time zero)."""
+    out = {}
+    for arm, name in ((0, "A"), (1, "B")):
+        r = rows[(rows["arm"] == arm) & (rows["weight"] > 0)]
+        ev = r.loc[r["event"] > 0, "stop"].to_numpy(float)
+        out[f"events_{name}"] = int(len(ev))
+        for h in p.horizons:
+            out[f"events_{name}_{h:g}"] = int((ev <= h).sum())
+    return out
+
+
 def estimate(clones: dict, p: Protocol, se: bool = True) -> dict:
-    """Weighted KM per arm, differences/ratios at the horizons, RMST difference, weighted HR."""
+    """Weighted KM per arm, differences/ratios at the horizons, RMST difference, weighted HR, the
+    events per arm (:func:`arm_counts`) and ``n_followed_A``/``_B``, the patients observed to follow each
+    strategy (0: positivity fails; ``cox_converged``: the HR's Newton iterations met
+    the tolerance; a monotone likelihood does not)."""
     rows = clones["rows"]
     res: dict = {"n_eligible": clones["n_eligible"]}
+    res.update(arm_counts(rows, p))
+    res.update({f"n_followed_{k}": v for k, v in clones.get("followed", {}).items()})
     fits = {}
     for arm in (0, 1):
         r = rows[rows["arm"] == arm]
@@ -359,11 +385,15 @@ def estimate(clones: dict, p: Protocol, se: bool = True) -> dict:
         ia = per_patient(0, fits[0].influence_rmst(p.tau))
         ib = per_patient(1, fits[1].influence_rmst(p.tau))
         res["se_rmst_diff"] = np.sqrt(((ib - ia) ** 2).sum())
-    cox = cox_fit(rows["start"], rows["stop"], rows["event"], rows["arm"].to_numpy(float), weights=rows["weight"],
-                  ties=p.ties, cluster=rows["pid"] if se else None)
-    res["loghr"] = float(cox.coef[0])
-    res["se_loghr"] = float(cox.se[0]) if se else np.nan
-    res["hr"] = float(np.exp(cox.coef[0]))
+    if min(res["events_A"], res["events_B"]) == 0:  # no event in an arm: the HR does not exist
+        res.update(loghr=np.nan, se_loghr=np.nan, hr=np.nan, cox_converged=False)
+    else:
+        cox = cox_fit(rows["start"], rows["stop"], rows["event"], rows["arm"].to_numpy(float), weights=rows["weight"],
+                      ties=p.ties, cluster=rows["pid"] if se else None)
+        res["loghr"] = float(cox.coef[0])
+        res["se_loghr"] = float(cox.se[0]) if se else np.nan
+        res["hr"] = float(np.exp(cox.coef[0]))
+        res["cox_converged"] = bool(cox.converged)
     res["_km"] = fits
     return res
 
@@ -379,7 +409,8 @@ def run_ccw(panel: pd.DataFrame, p: Protocol, se: bool = True) -> dict:
 
 def km_table(res: dict, p: Protocol, grid: np.ndarray | None = None) -> pd.DataFrame:
     """Weighted KM curves per arm on a grid (months since time zero) with pointwise 95% CI
-    (influence-function SE, weights treated as known; log-log-free plain Wald, clipped to [0, 1])."""
+    (influence-function SE, weights treated as known; log-log transformed, as R ``survfit``, so the
+    limits stay in [0, 1]; none where S is 0 or 1). NaN after the arm's follow-up ends with S > 0."""
     clones = res["_clones"]
     rows = clones["rows"]
     grid = np.linspace(0, p.tau, int(p.tau * 4) + 1) if grid is None else grid
@@ -391,6 +422,6 @@ def km_table(res: dict, p: Protocol, grid: np.ndarray | None = None) -> pd.DataF
         for t in grid:
             s = fit.at(t)[0]
             se = np.sqrt((cluster_sum(fit.influence_surv(t), pid[m]) ** 2).sum()) if t > 0 else 0.0
-            out.append({"arm": label, "time": t, "surv": s, "se": se,
-                        "lower": max(s - 1.96 * se, 0.0), "upper": min(s + 1.96 * se, 1.0)})
+            lo, hi = conf_limits(np.array([s]), np.array([se / s if s > 0 else np.nan]), "log-log")
+            out.append({"arm": label, "time": t, "surv": s, "se": se, "lower": float(lo[0]), "upper": float(hi[0])})
     return pd.DataFrame(out)

@@ -3,7 +3,7 @@
 Population at landmark L: (MSI-H/dMMR) treated patients alive and progression-free at L (outcome
 time > L). Exposure: on ICI at L (no stop before L) vs off (stopped before L, hence without
 progression). Outcome from L, administratively censored at L + tau. Estimates: KM per group at
-the horizons (difference on - off with influence-function SE), Cox HR (on vs off) unadjusted and
+the horizons (difference on - off with influence-function SE; log-log pointwise curve CIs), Cox HR (on vs off) unadjusted and
 adjusted for the prespecified baseline confounders plus the best response so far at L.
 Removes immortal time before L but still compares groups defined by an earlier, confounded stop
 decision, and "on at L" includes later stoppers (not a per-protocol contrast).
@@ -14,9 +14,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..km import conf_limits
 from .data import confounder_design
 from .protocol import Protocol
-from .wcox import cox_fit
+from .wcox import NOT_CONVERGED, cox_fit
 from .wkm import km_fit
 
 
@@ -40,18 +41,33 @@ def landmark_analysis(panel: pd.DataFrame, L: float, p: Protocol, confounders=No
     on = pop["on_ici"].to_numpy(float)
     t, e = pop["lm_time"].to_numpy(float), pop["lm_event"].to_numpy(int)
     res = {"landmark": L, "n_at_risk": len(pop), "n_on": int(on.sum()), "n_off": int((1 - on).sum()),
-           "events_on": int(e[on > 0].sum()), "events_off": int(e[on == 0].sum())}
-    if on.sum() == 0 or (1 - on).sum() == 0 or e.sum() == 0:
+           "events_on": int(e[on > 0].sum()), "events_off": int(e[on == 0].sum()), "reason": ""}
+    for h in p.horizons:
+        res[f"events_on_{h:g}"] = int(e[(on > 0) & (t <= h)].sum())
+        res[f"events_off_{h:g}"] = int(e[(on == 0) & (t <= h)].sum())
+    if not len(pop):
+        res["reason"] = f"nobody alive and progression-free at {L:g} months"
+    elif on.sum() == 0 or (1 - on).sum() == 0:
+        which = "on" if on.sum() == 0 else "off"
+        res["reason"] = f"no patient {which} ICI at the {L:g}-month landmark (positivity)"
+    elif res["events_on"] == 0 or res["events_off"] == 0:
+        res["reason"] = f"no events in the {'on' if res['events_on'] == 0 else 'off'}-ICI group"
+    if res["reason"]:
         return res
     zero = np.zeros(len(t))
     cox = cox_fit(None, t, e, on, ties=p.ties)
-    res.update(loghr_unadj=float(cox.coef[0]), se_loghr_unadj=float(cox.model_se[0]))
+    if cox.usable:
+        res.update(loghr_unadj=float(cox.coef[0]), se_loghr_unadj=float(cox.model_se[0]))
     conf = list(p.confounders if confounders is None else confounders)
     if adjust_response:
         conf = conf + ["response_at_landmark"]
     Z, names = confounder_design(pop, conf)
     coxa = cox_fit(None, t, e, np.column_stack([on, Z]) if Z.shape[1] else on, ties=p.ties)
-    res.update(loghr=float(coxa.coef[0]), se_loghr=float(coxa.model_se[0]), adjusted_for=", ".join(names))
+    res["adjusted_for"] = ", ".join(names)
+    if coxa.usable:
+        res.update(loghr=float(coxa.coef[0]), se_loghr=float(coxa.model_se[0]))
+    else:
+        res["hr_reason"] = "adjusted " + NOT_CONVERGED
     for h in p.horizons:
         s, v = {}, {}
         for g, m in (("off", on == 0), ("on", on > 0)):
@@ -68,9 +84,11 @@ def landmark_table(panel: pd.DataFrame, landmarks, p: Protocol, confounders=None
     rows = [landmark_analysis(panel, float(L), p, confounders) for L in landmarks]
     df = pd.DataFrame(rows)
     for pre in ("", "_unadj"):
-        if f"loghr{pre}" in df:
-            b, s = df[f"loghr{pre}"], df[f"se_loghr{pre}"]
-            df[f"hr{pre}"], df[f"hr{pre}_lower"], df[f"hr{pre}_upper"] = np.exp(b), np.exp(b - 1.96 * s), np.exp(b + 1.96 * s)
+        for col in (f"loghr{pre}", f"se_loghr{pre}"):
+            if col not in df:
+                df[col] = np.nan
+        b, s = df[f"loghr{pre}"], df[f"se_loghr{pre}"]
+        df[f"hr{pre}"], df[f"hr{pre}_lower"], df[f"hr{pre}_upper"] = np.exp(b), np.exp(b - 1.96 * s), np.exp(b + 1.96 * s)
     return df
 
 
@@ -86,8 +104,9 @@ def landmark_km(panel: pd.DataFrame, L: float, p: Protocol, grid=None) -> pd.Dat
         for t in grid:
             s = k.at(t)[0]
             se = float(np.sqrt((k.influence_surv(t) ** 2).sum())) if t > 0 else 0.0
-            out.append({"landmark": L, "group": lab, "time": t, "surv": s, "lower": max(s - 1.96 * se, 0), "upper": min(s + 1.96 * se, 1)})
-    return pd.DataFrame(out)
+            lo, hi = conf_limits(np.array([s]), np.array([se / s if s > 0 else np.nan]), "log-log")
+            out.append({"landmark": L, "group": lab, "time": t, "surv": s, "lower": float(lo[0]), "upper": float(hi[0])})
+    return pd.DataFrame(out, columns=["landmark", "group", "time", "surv", "lower", "upper"])
 
 
 def landmark_interaction(panel: pd.DataFrame, L: float, p: Protocol, marker: str = "cr_at_landmark",
@@ -102,7 +121,7 @@ def landmark_interaction(panel: pd.DataFrame, L: float, p: Protocol, marker: str
         m = pd.to_numeric(pop[marker], errors="coerce").fillna(0).to_numpy(float)
     on = pop["on_ici"].to_numpy(float)
     cols = ["HR on vs off, marker = 0", "HR on vs off, marker = 1", "interaction HR (ratio of HRs)"]
-    if m.min() == m.max() or on.min() == on.max():
+    if not len(m) or m.min() == m.max() or on.min() == on.max():
         return pd.DataFrame({"landmark": L, "marker": marker, "quantity": cols, "hr": np.nan, "lower": np.nan, "upper": np.nan})
     ev = pop["lm_event"].to_numpy(int)
     cells = {(a, b): int(ev[(on == a) & (m == b)].sum()) for a in (0, 1) for b in (0, 1)}

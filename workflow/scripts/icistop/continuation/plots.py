@@ -24,9 +24,17 @@ def _save(fig, paths) -> None:
 
 
 def km_figure(curves: pd.DataFrame, paths, title: str, group_col: str = "arm", xlabel: str = "Months since time zero",
-              ylabel: str = "Progression-free survival", band_note: str | None = None) -> None:
-    """Step curves with pointwise 95% CI bands (columns time, surv, lower, upper, group_col)."""
+              ylabel: str = "Progression-free survival", band_note: str | None = None,
+              empty_note: str = "no estimate") -> None:
+    """Step curves with pointwise 95% CI bands (columns time, surv, lower, upper, group_col); a figure
+    saying ``empty_note`` when no curve has a value."""
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    if not len(curves) or curves["surv"].isna().all():
+        ax.axis("off")
+        ax.text(0.5, 0.5, f"Not estimable: {empty_note}", ha="center", va="center", wrap=True, fontsize=9)
+        ax.set_title(title, fontsize=10)
+        _save(fig, paths)
+        return
     for name, g in curves.groupby(group_col, sort=True):
         c = COLORS.get(name)
         ax.step(g["time"], g["surv"], where="post", color=c, label=name, lw=1.8)
@@ -61,26 +69,46 @@ def weight_figure(rows: pd.DataFrame, paths) -> None:
 
 
 def simulation_figure(summary: pd.DataFrame, paths) -> None:
-    """Bias (+/- 1.96 MC SE) and coverage per scenario and estimator."""
-    est = [e for e in ("naive", "landmark", "ccw") if e in set(summary["estimator"])]
-    estimands = list(dict.fromkeys(summary["estimand"]))
-    fig, axes = plt.subplots(len(estimands), 2, figsize=(9, 2.8 * len(estimands)), squeeze=False)
-    for r, estimand in enumerate(estimands):
-        s = summary[(summary["estimand"] == estimand) & summary["estimator"].isin(est)]
-        scen = list(dict.fromkeys(s["scenario"]))
-        for j, e in enumerate(est):
-            g = s[s["estimator"] == e].set_index("scenario").reindex(scen)
-            x = np.arange(len(scen)) + (j - 1) * 0.25
-            axes[r, 0].errorbar(x, g["bias"], yerr=1.96 * g["mc_se_bias"], fmt="o", label=e)
-            axes[r, 1].errorbar(x, g["coverage"], yerr=1.96 * g["mc_se_coverage"], fmt="o", label=e)
-        for ax in axes[r]:
-            ax.set_xticks(np.arange(len(scen)))
-            ax.set_xticklabels(scen, rotation=20, fontsize=7)
-            ax.grid(alpha=0.3)
-        axes[r, 0].axhline(0, color="k", lw=0.8)
-        axes[r, 0].set_ylabel(f"bias ({estimand})")
-        axes[r, 1].axhspan(0.92, 0.98, color="0.9")
-        axes[r, 1].axhline(0.95, color="k", lw=0.8)
-        axes[r, 1].set_ylabel("95% CI coverage")
-    axes[0, 0].legend(fontsize=7, frameon=False)
+    """Simulation study (columns: scenarios; rows: per outcome): coverage of the CCW 95% CIs per estimand
+    and interval method (band 92-98 %, bars +/- 1.96 MC SE), and the standardised bias (bias / empirical
+    SE, bars +/- 1.96 MC SE) of the CCW and landmark estimators (the naive one is off the scale)."""
+    from .simstudy import estimand_label
+
+    ccw = summary[summary["estimator"] == "ccw"]
+    scen = list(dict.fromkeys(summary["scenario"]))
+    outcomes = [o for o in ("pfs", "os") if o in set(summary["outcome"])]
+    methods = [m for m in ("transformed_wald", "percentile", "known_weights") if m in set(ccw["method"])]
+    fig, axes = plt.subplots(2 * len(outcomes), len(scen), figsize=(3.3 * len(scen), 2.7 * 2 * len(outcomes)),
+                             squeeze=False, sharey="row")
+    for i, outcome in enumerate(outcomes):
+        for j, sc in enumerate(scen):
+            s = ccw[(ccw["scenario"] == sc) & (ccw["outcome"] == outcome)]
+            estimands = list(dict.fromkeys(s["estimand"]))
+            x0 = np.arange(len(estimands))
+            ax = axes[2 * i, j]
+            ax.axhspan(0.92, 0.98, color="0.9")
+            ax.axhline(0.95, color="k", lw=0.8)
+            for k, m in enumerate(methods):
+                g = s[s["method"] == m].set_index("estimand").reindex(estimands)
+                ax.errorbar(x0 + (k - 1) * 0.22, g["coverage"], yerr=1.96 * g["mc_se_coverage"], fmt="o", ms=3,
+                            label=m)
+            ax.set_title(f"{sc}: {outcome.upper()}", fontsize=8)
+            ax = axes[2 * i + 1, j]
+            ax.axhline(0, color="k", lw=0.8)
+            for k, (est, sub) in enumerate((("ccw", s[s["method"] == "transformed_wald"]),
+                                            ("landmark", summary[(summary["estimator"] == "landmark")
+                                                                 & (summary["scenario"] == sc)
+                                                                 & (summary["outcome"] == outcome)]))):
+                g = sub.set_index("estimand").reindex(estimands)
+                ax.errorbar(x0 + (k - 0.5) * 0.25, g["bias"] / g["empirical_se"],
+                            yerr=1.96 * g["mc_se_bias"] / g["empirical_se"], fmt="o", ms=3, label=est)
+            for ax in axes[2 * i: 2 * i + 2, j]:
+                ax.set_xticks(x0)
+                ax.set_xticklabels([estimand_label(e) for e in estimands], rotation=60, fontsize=6)
+                ax.grid(alpha=0.3)
+        axes[2 * i, 0].set_ylabel(f"{outcome.upper()}: 95% CI coverage", fontsize=8)
+        axes[2 * i + 1, 0].set_ylabel(f"{outcome.upper()}: bias / empirical SE", fontsize=8)
+    axes[0, 0].legend(fontsize=6, frameon=False, loc="lower left")
+    axes[1, 0].legend(fontsize=6, frameon=False)
+    fig.tight_layout()
     _save(fig, paths)

@@ -11,6 +11,8 @@ from dataclasses import asdict, dataclass
 
 import pandas as pd
 
+from ..intervals import CI_METHODS
+
 DEFAULT_CONFOUNDERS = ("age_at_ici_start", "ecog", "sidedness", "braf_v600e", "n_met_sites")
 
 
@@ -69,8 +71,9 @@ def protocol_from_config(cfg: dict | None, outcome: str | None = None) -> Protoc
     return Protocol(**kwargs)
 
 
-def protocol_table(p: Protocol) -> pd.DataFrame:
-    """The target trial and its emulation, one row per protocol item (TARGET guideline items)."""
+def protocol_table(p: Protocol, ci_method: str = "transformed_wald") -> pd.DataFrame:
+    """The target trial and its emulation, one row per protocol item (TARGET guideline items);
+    ``ci_method``: the configured bootstrap interval (``continuation.bootstrap.ci_method``)."""
     reasons = ", ".join(p.allowed_continue_stop_reasons)
     msi = "MSI-H or dMMR metastatic colorectal cancer, " if p.require_msi_h_or_dmmr else "Metastatic colorectal cancer, "
     rows = [
@@ -99,7 +102,8 @@ def protocol_table(p: Protocol) -> pd.DataFrame:
         ("Estimands", "PFS difference and ratio (B - A, B / A) at "
          + ", ".join(f"{h:g}" for h in p.horizons) + f" months after time zero; RMST difference up to {p.tau:g} months; hazard ratio (B vs A).",
          "Weighted Kaplan-Meier per arm (counting process, time-varying weights), weighted Cox for the HR."),
-        ("Analysis", "Per-protocol analysis with IPCW; 95% CIs from the nonparametric bootstrap over patients refitting the weights (estimate +/- 1.96 bootstrap SE).",
+        ("Analysis", "Per-protocol analysis with IPCW; 95% CIs from the nonparametric bootstrap over patients refitting "
+         f"the weights ({CI_METHODS[ci_method]}).",
          "Bootstrap replicates split into shards with deterministic seeds; naive (biased) comparisons and landmark analyses shown for contrast."),
     ]
     return pd.DataFrame(rows, columns=["item", "target_trial", "emulation"])

@@ -1,47 +1,64 @@
 """Simulation study: naive, landmark and clone-censor-weight estimators against the truth.
 
-For each scenario (generator ``continuation_hr`` x ``confounding``) and replicate, draw a cohort
-from :mod:`icistop.synth`, derive endpoints with :mod:`icistop.endpoints` (the workflow's own
-code path), and estimate the log hazard ratio (continue vs stop) and the PFS difference at the
-first horizon (24 months after time zero) with
+For each scenario (generator ``continuation_hr`` x ``confounding``, optionally a lower progression
+hazard after the landmark, ``hazard_factor``) and replicate, draw one cohort from :mod:`icistop.synth`,
+derive the endpoints once with :mod:`icistop.endpoints` (the workflow's own code path) and analyse
+PFS and OS (one analysis panel each). Estimators and interval methods (column ``method``):
 
-- naive: ever-stopped-early vs continued from ICI start (Cox HR; KM difference at landmark + h);
-  model-based / Greenwood-type SE, Wald CI;
+- naive: ever-stopped-early vs continued from ICI start (Cox log HR; KM difference at landmark + h);
+  model-based / Greenwood-type SE; Wald CI (log scale for the HR, Fisher z for differences, as the
+  report's comparison table);
 - landmark: on vs off ICI at the landmark, Cox adjusted for the confounders and response at the
-  landmark; KM difference; model-based SE, Wald CI;
-- CCW: as in the workflow, with the workflow's CI method (nonparametric bootstrap over patients,
-  refitting the weights; SE = bootstrap SD; 95% CI = estimate +/- 1.96 SE), with ``n_boot``
-  replicates; ``ccw_percentile``: the bootstrap percentile CI of the same replicates;
-  ``ccw_sandwich``: influence-function / robust SE with the weights treated as known, Wald CI.
+  landmark; KM difference; same CIs;
+- ccw: every estimand of the report (``surv_A_h``, ``surv_B_h``, ``diff_h``, ``ratio_h``, ``rmst_A``,
+  ``rmst_B``, ``rmst_diff``, and the HR, evaluated as ``loghr`` on the log scale) with ``n_boot``
+  bootstrap replicates (patients resampled, weights refitted) and the report's own code,
+  :func:`icistop.continuation.report.estimates_table`, called once per ``ci_method`` on the same
+  replicates: ``transformed_wald`` (the default) and ``percentile``, each with the report's
+  ``estimable`` flag. Reference rows, not offered by the report: ``known_weights`` (influence-function /
+  robust sandwich SE treating the weights as known, on the same transformed scale as the default),
+  ``plain_wald`` (estimate +/- z bootstrap SD on the natural scale; probabilities and differences only,
+  shows where an untransformed interval fails) and ``transformed_sd`` (Wald on the transformed scale
+  with the SD of the transformed replicates instead of the delta method; probabilities and
+  differences only).
 
-Truth: :func:`icistop.synth.counterfactual_truth` (the same protocol). Performance measures per
-estimator and estimand: bias, empirical SE, mean estimated SE, coverage of the 95% CI, with Monte
-Carlo SEs (Morris, White & Crowther 2019).
+Truth: :func:`icistop.synth.counterfactual_truth` (the same protocol; ``os=True``). Performance
+measures per scenario x outcome x estimator x method x estimand (Morris, White & Crowther 2019, Stat
+Med 38:2074): bias with Monte-Carlo SE, empirical SE, mean model SE, coverage of the 95% CI with its
+Monte-Carlo SE, plus the share flagged not estimable, coverage among the estimable, misses below /
+above and the share of limits outside the parameter space.
 """
 
 from __future__ import annotations
 
+from dataclasses import fields, replace
+
 import numpy as np
 import pandas as pd
 
+from ..intervals import CI_METHODS, log_interval, scale_of, wald_interval, z_value
 from .bootstrap import bootstrap_replicates, ccw_point
 from .data import prepare_panel
+from .estimability import Rules
 from .landmark import landmark_analysis
 from .naive import naive_ever_stopped
 from .protocol import Protocol
+from .report import _replicate_usable, estimates_table
 
-Z975 = 1.959963984540054
+OUTCOMES = ("pfs", "os")
+REFERENCE_METHODS = ("known_weights", "plain_wald", "transformed_sd")
+METHODS = (*CI_METHODS, *REFERENCE_METHODS)
+RESULT_COLUMNS = ["scenario", "replicate", "outcome", "estimator", "method", "estimand", "estimate", "se", "lower",
+                  "upper", "estimable", "n_boot", "n_boot_failed", "boot_mean", "boot_sd_transformed", "events_A",
+                  "events_B", "n_eligible"]
+SUMMARY_KEYS = ["scenario", "outcome", "estimator", "method", "estimand"]
 
 
 def replicate_seed(seed: int, scenario_index: int, replicate: int) -> int:
     return int(np.random.SeedSequence([int(seed), int(scenario_index), int(replicate)]).generate_state(1)[0])
 
 
-def tables_to_panel(tables: dict, outcome: str = "pfs", pfs_censor_at: str = "last_assessment") -> pd.DataFrame:
-    """Contract tables -> endpoints (the workflow's derive_endpoints) -> analysis panel."""
-    from ..cohort import define_cohorts, resolve_cutoff
-    from ..endpoints import derive_endpoints
-
+def _typed_tables(tables: dict) -> dict:
     t = {k: v.copy() for k, v in tables.items()}
     for name, cols in (("patients", ("last_contact_date", "death_date")), ("treatments", ("start_date", "stop_date")),
                        ("assessments", ("date",)), ("ctdna", ("date",))):
@@ -49,105 +66,332 @@ def tables_to_panel(tables: dict, outcome: str = "pfs", pfs_censor_at: str = "la
             for c in cols:
                 if c in t[name]:
                     t[name][c] = pd.to_datetime(t[name][c])
+    return t
+
+
+def tables_to_panels(tables: dict, outcomes=OUTCOMES, pfs_censor_at: str = "last_assessment") -> dict:
+    """Contract tables -> endpoints (the workflow's derive_endpoints, once) -> one analysis panel per outcome."""
+    from ..cohort import define_cohorts, resolve_cutoff
+    from ..endpoints import derive_endpoints
+
+    t = _typed_tables(tables)
     cutoff = resolve_cutoff(t, None)
     cohorts, _ = define_cohorts(t, {"require_msi_h_or_dmmr": True}, cutoff)
     out = derive_endpoints(t, cohorts, cutoff, pfs_censor_at=pfs_censor_at)
-    return prepare_panel(out["endpoints"], out["assessments"], outcome=outcome)
+    return {o: prepare_panel(out["endpoints"], out["assessments"], outcome=o) for o in outcomes}
+
+
+def tables_to_panel(tables: dict, outcome: str = "pfs", pfs_censor_at: str = "last_assessment") -> pd.DataFrame:
+    """Contract tables -> endpoints (the workflow's derive_endpoints) -> analysis panel."""
+    return tables_to_panels(tables, (outcome,), pfs_censor_at)[outcome]
+
+
+# ---------------------------------------------------------------------------------------------
+# one replicate
+
+def _g(values, scale: str) -> np.ndarray:
+    """Transform of :mod:`icistop.intervals` (cloglog, atanh, log, identity); NaN outside its domain."""
+    v = np.asarray(values, float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if scale == "cloglog":
+            return np.where((v > 0) & (v < 1), np.log(-np.log(v)), np.nan)
+        if scale == "atanh":
+            return np.where(np.abs(v) < 1, np.arctanh(v), np.nan)
+        if scale == "log":
+            return np.where(v > 0, np.log(v), np.nan)
+    return v
+
+
+def _g_inv(values, scale: str) -> np.ndarray:
+    v = np.asarray(values, float)
+    if scale == "cloglog":
+        return np.exp(-np.exp(v))
+    if scale == "atanh":
+        return np.tanh(v)
+    if scale == "log":
+        return np.exp(v)
+    return v
+
+
+def transformed_sd_interval(est: float, replicates, scale: str, conf_level: float = 0.95) -> tuple[float, float, float]:
+    """(lower, upper, SD) of the Wald interval on the transformed scale with the SD of the transformed
+    replicates (replicates outside the domain dropped); the interval is decreasing in g for cloglog."""
+    gb = _g(replicates, scale)
+    gb = gb[np.isfinite(gb)]
+    ge = float(_g([est], scale)[0])
+    if len(gb) < 2 or not np.isfinite(ge):
+        return np.nan, np.nan, np.nan
+    sd = float(np.std(gb, ddof=1))
+    z = z_value(conf_level)
+    lo, hi = sorted(_g_inv([ge - z * sd, ge + z * sd], scale))
+    return float(lo), float(hi), sd
+
+
+def _known_weights_interval(estimand: str, est: float, se: float, conf_level: float) -> tuple[float, float]:
+    """Wald interval with the known-weights SE on the estimand's scale (``se`` is on the log scale for
+    ratios and the HR, as ``ccw_point`` reports it)."""
+    scale = scale_of(estimand)
+    if scale == "log":
+        return log_interval(np.log(est) if est > 0 else np.nan, se, conf_level)
+    return wald_interval(est, se, scale, conf_level)
+
+
+def ccw_rows(point: dict, boot: pd.DataFrame, rules: Rules | None = None, conf_level: float = 0.95) -> list[dict]:
+    """Rows (method, estimand, estimate, se, lower, upper, estimable, ...) of every CCW estimand of the
+    report for each interval method. The HR is returned as ``loghr`` (estimate and limits logged; the
+    coverage is that of the printed HR interval); the SE of ``ratio_h`` on the natural scale
+    (delta method from the log-scale SD)."""
+    z = z_value(conf_level)
+    tables = {m: estimates_table(point, boot, m, rules, conf_level).set_index("estimand") for m in CI_METHODS}
+    base = tables["transformed_wald"]
+    rows = []
+    for key in base.index:
+        if key == "loghr":  # the report prints the HR row; loghr is its log
+            continue
+        name, scale = ("loghr" if key == "hr" else key), scale_of(key)
+        r = base.loc[key]
+        est = float(r["estimate"])
+        to = np.log if key == "hr" else (lambda x: x)
+        values, _ = _replicate_usable(boot, key, "cox_converged" if key == "hr" else None)
+        gb = _g(values, scale)
+        gb = gb[np.isfinite(gb)]
+        common = {"estimand": name, "n_boot": int(r["n_boot"]), "n_boot_failed": int(r["n_boot_failed"]),
+                  "boot_mean": float(np.mean(to(values))) if len(values) else np.nan,
+                  "boot_sd_transformed": float(np.std(gb, ddof=1)) if len(gb) > 1 else np.nan,
+                  "events_A": r["events_A"], "events_B": r["events_B"]}
+
+        def natural_se(se):
+            return se * est if key.startswith("ratio_") else se
+
+        for m, t in tables.items():
+            tr = t.loc[key]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                rows.append({**common, "method": m, "estimate": float(to(est)), "se": natural_se(float(tr["boot_se"])),
+                             "lower": float(to(tr["lower"])), "upper": float(to(tr["upper"])),
+                             "estimable": bool(tr["estimable"])})
+        estimable = bool(r["estimable"])
+        kw = float(r["known_weights_se"])
+        if np.isfinite(kw) and np.isfinite(est):
+            lo, hi = _known_weights_interval(key, est, kw, conf_level)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                rows.append({**common, "method": "known_weights", "estimate": float(to(est)), "se": natural_se(kw),
+                             "lower": float(to(lo)), "upper": float(to(hi)), "estimable": estimable})
+        if scale in ("cloglog", "atanh"):
+            se = float(r["boot_se"])
+            rows.append({**common, "method": "plain_wald", "estimate": est, "se": se, "lower": est - z * se,
+                         "upper": est + z * se, "estimable": estimable})
+            lo, hi, _ = transformed_sd_interval(est, values, scale, conf_level)
+            rows.append({**common, "method": "transformed_sd", "estimate": est, "se": se, "lower": lo, "upper": hi,
+                         "estimable": estimable})
+    return rows
 
 
 def estimate_all(panel: pd.DataFrame, p: Protocol, n_boot: int, boot_seed: int, naive_threshold: float,
-                 horizon: float | None = None) -> list[dict]:
-    """One replicate: rows (estimator, estimand, estimate, se, lower, upper)."""
-    h = p.horizons[0] if horizon is None else horizon
+                 rules: Rules | None = None, conf_level: float = 0.95) -> list[dict]:
+    """One replicate and outcome (``p.outcome`` names it; ``panel`` must match): rows (estimator,
+    method, estimand, estimate, se, lower, upper, estimable, ...)."""
     rows = []
 
-    def add(estimator, estimand, est, se, lower=None, upper=None):
-        if lower is None and se is not None and np.isfinite(se):
-            lower, upper = est - Z975 * se, est + Z975 * se
-        rows.append({"estimator": estimator, "estimand": estimand, "estimate": est, "se": se,
-                     "lower": lower, "upper": upper})
+    def model_rows(estimator, res):
+        ok = not res.get("reason") and not res.get("hr_reason")
+        b, se = res.get("loghr", np.nan), res.get("se_loghr", np.nan)
+        lo, hi = (b - z_value(conf_level) * se, b + z_value(conf_level) * se) if np.isfinite(se) else (np.nan, np.nan)
+        rows.append({"estimator": estimator, "method": "model_wald", "estimand": "loghr", "estimate": b, "se": se,
+                     "lower": lo, "upper": hi, "estimable": bool(ok and np.isfinite(b))})
+        for h in p.horizons:
+            d, sd = res.get(f"diff_{h:g}", np.nan), res.get(f"se_diff_{h:g}", np.nan)
+            lo, hi = wald_interval(d, sd, "atanh", conf_level)
+            rows.append({"estimator": estimator, "method": "model_wald", "estimand": f"diff_{h:g}", "estimate": d,
+                         "se": sd, "lower": lo, "upper": hi, "estimable": bool(not res.get("reason") and np.isfinite(d))})
 
-    nv = naive_ever_stopped(panel, p, naive_threshold)
-    add("naive", "loghr", nv.get("loghr", np.nan), nv.get("se_loghr", np.nan))
-    add("naive", f"diff_{h:g}", nv.get(f"diff_{h:g}", np.nan), nv.get(f"se_diff_{h:g}", np.nan))
-    lm = landmark_analysis(panel, p.landmark, p)
-    add("landmark", "loghr", lm.get("loghr", np.nan), lm.get("se_loghr", np.nan))
-    add("landmark", f"diff_{h:g}", lm.get(f"diff_{h:g}", np.nan), lm.get(f"se_diff_{h:g}", np.nan))
+    model_rows("naive", naive_ever_stopped(panel, p, naive_threshold))
+    model_rows("landmark", landmark_analysis(panel, p.landmark, p))
     pt = ccw_point(panel, p, marker=None, se=True)
     boot = bootstrap_replicates(panel, p, range(n_boot), boot_seed, marker=None)
-    for key, sekey in (("loghr", "se_loghr"), (f"diff_{h:g}", f"se_diff_{h:g}")):
-        b = pd.to_numeric(boot.get(key), errors="coerce").to_numpy(float)
-        b = b[np.isfinite(b)]
-        est = float(pt[key])
-        if len(b) > 1:
-            sd = float(np.std(b, ddof=1))
-            add("ccw", key, est, sd)  # the workflow's CI: Wald with the bootstrap SE
-            add("ccw_percentile", key, est, sd, float(np.quantile(b, 0.025)), float(np.quantile(b, 0.975)))
-        else:
-            add("ccw", key, est, np.nan, np.nan, np.nan)
-            add("ccw_percentile", key, est, np.nan, np.nan, np.nan)
-        add("ccw_sandwich", key, est, float(pt[sekey]))
+    for r in ccw_rows(pt, boot, rules, conf_level):
+        rows.append({"estimator": "ccw", **r})
     for r in rows:
         r["n_eligible"] = pt["n_eligible"]
     return rows
 
 
-def truth_for(truth: dict, estimand: str) -> float:
-    """Map a counterfactual_truth() dict onto our estimand names (B = continue, A = stop)."""
+# ---------------------------------------------------------------------------------------------
+# truth and performance measures
+
+def _at(values: dict, h: str):
+    for key in (h, float(h), int(float(h)), str(int(float(h))), f"{float(h):g}"):
+        if key in values:
+            return values[key]
+    raise KeyError(h)
+
+
+def _truth_block(truth: dict, outcome: str) -> dict:
+    if outcome == "pfs":
+        return truth
+    if outcome in truth:
+        return truth[outcome]
+    raise KeyError(f"truth has no {outcome!r} block (counterfactual_truth(..., os=True))")
+
+
+def truth_value(truth: dict, outcome: str, estimand: str, followup: bool = True) -> float:
+    """True value of ``estimand`` (names of :func:`ccw_rows`) for ``outcome`` from a
+    :func:`icistop.synth.counterfactual_truth` dict (B = continue, A = stop; loghr = log HR B vs A).
+
+    The Cox HR is not a fixed number when hazards are not proportional: it depends on the follow-up.
+    ``loghr`` is therefore compared with ``hr_B_vs_A_followup`` (counterfactual arms censored by the
+    generator's own follow-up, what a Cox model on the simulated data estimates) when the truth has it
+    and ``followup``; otherwise with ``hr_B_vs_A`` (no censoring before tau)."""
+    t = _truth_block(truth, outcome)
     if estimand == "loghr":
-        for k in ("log_hr", "loghr", "marginal_log_hr"):
-            if k in truth:
-                return float(truth[k])
-        for k in ("hr_B_vs_A", "marginal_hr", "hr"):
-            if k in truth:
-                return float(np.log(truth[k]))
-    if estimand.startswith("diff_"):
-        h = estimand.split("_", 1)[1]
-        for k in (f"diff_{h}", f"pfs_diff_{h}", f"difference_{h}"):
-            if k in truth:
-                return float(truth[k])
-        for name in ("difference_B_minus_A", "difference"):
-            d = truth.get(name)
-            if isinstance(d, dict):
-                for key in (h, float(h), int(float(h)), str(int(float(h)))):
-                    if key in d:
-                        return float(d[key])
-    raise KeyError(f"truth has no value for {estimand}: keys {sorted(truth)}")
+        key = "hr_B_vs_A_followup" if followup and "hr_B_vs_A_followup" in t else "hr_B_vs_A"
+        return float(np.log(t[key]))
+    if estimand in ("rmst_A", "rmst_B"):
+        return float(t[estimand])
+    if estimand == "rmst_diff":
+        return float(t["rmst_difference_B_minus_A"])
+    kind, h = estimand.rsplit("_", 1)
+    block = {"surv_A": "surv_A", "surv_B": "surv_B", "diff": "difference_B_minus_A", "ratio": "ratio_B_over_A"}
+    if kind not in block:
+        raise KeyError(f"no truth for {estimand}")
+    return float(_at(t[block[kind]], h))
 
 
-def summarise(results: pd.DataFrame, truths: dict[str, dict]) -> pd.DataFrame:
-    """Bias, empirical SE, mean estimated SE, coverage (+ Monte Carlo SEs) per scenario/estimator/estimand."""
+def truth_mc_se(truth: dict, outcome: str, estimand: str) -> float:
+    """Monte-Carlo SE of the truth itself (binomial for per-arm survival, reported for differences; NaN
+    otherwise)."""
+    t = _truth_block(truth, outcome)
+    kind, _, h = estimand.rpartition("_")
+    if kind in ("surv_A", "surv_B"):
+        s = float(_at(t[kind], h))
+        return float(np.sqrt(s * (1 - s) / truth["n_eligible"]))
+    if kind == "diff" and "mc_se_difference" in t:
+        return float(_at(t["mc_se_difference"], h))
+    return np.nan
+
+
+def _parameter_space(estimand: str) -> tuple[float, float]:
+    scale = scale_of(estimand)
+    return {"cloglog": (0.0, 1.0), "atanh": (-1.0, 1.0)}.get(scale, (-np.inf, np.inf))
+
+
+def _flag(values) -> np.ndarray:
+    return np.array([str(v).strip().lower() in ("true", "1", "1.0") for v in values], bool)
+
+
+def _estimand_rank(estimand: str) -> tuple:
+    """Display order: per horizon S_A, S_B, diff, ratio; then RMST A, B, diff and the log HR."""
+    kinds = ("surv_A", "surv_B", "diff", "ratio")
+    kind, _, h = estimand.rpartition("_")
+    if kind in kinds:
+        return (0, float(h), kinds.index(kind))
+    tail = ("rmst_A", "rmst_B", "rmst_diff", "loghr")
+    return (1, tail.index(estimand) if estimand in tail else len(tail), estimand)
+
+
+def order_summary(summary: pd.DataFrame, scenarios=None) -> pd.DataFrame:
+    """Rows in a stable display order: scenarios as given (else as found), PFS before OS, naive, landmark,
+    ccw, methods as :data:`METHODS`, estimands by :func:`_estimand_rank`."""
+    if not len(summary):
+        return summary
+    scen = list(scenarios or []) + [s for s in dict.fromkeys(summary["scenario"]) if s not in (scenarios or [])]
+    est = ["naive", "landmark", "ccw"]
+    meth = ["model_wald", *METHODS]
+    key = summary.apply(lambda r: (scen.index(r["scenario"]), list(OUTCOMES).index(r["outcome"])
+                                   if r["outcome"] in OUTCOMES else 9, est.index(r["estimator"])
+                                   if r["estimator"] in est else 9, _estimand_rank(r["estimand"]),
+                                   meth.index(r["method"]) if r["method"] in meth else 99), axis=1)
+    return summary.iloc[sorted(range(len(summary)), key=lambda i: key.iloc[i])].reset_index(drop=True)
+
+
+def summarise(results: pd.DataFrame, truths: dict[str, dict], order=None) -> pd.DataFrame:
+    """Performance per scenario x outcome x estimator x method x estimand.
+
+    ``truth``: :func:`truth_value` (for the log HR under the simulated follow-up; ``truth_no_censoring``
+    without censoring before tau). Over the replicates with a finite estimate (``n_rep``): bias = mean
+    estimate - truth (MC SE = empirical SE / sqrt(n_rep)), empirical SE, mean model SE. Over those with
+    both limits finite (``n_ci``): coverage = share of intervals containing the truth (MC SE
+    sqrt(c (1 - c) / n_ci)), ``miss_below`` (truth below the lower limit), ``miss_above``, mean width,
+    ``out_of_range`` (a limit outside [0, 1] for probabilities, [-1, 1] for differences), and
+    ``coverage_estimable`` (intervals the report prints, ``estimable`` True). ``not_estimable``: share of
+    all replicates flagged."""
     out = []
-    for (scen, estimator, estimand), g in results.groupby(["scenario", "estimator", "estimand"], sort=False):
-        truth = truth_for(truths[scen], estimand)
+    for key, g in results.groupby(SUMMARY_KEYS, sort=False):
+        rec = dict(zip(SUMMARY_KEYS, key))
+        scen, outcome, estimand = rec["scenario"], rec["outcome"], rec["estimand"]
+        truth = truth_value(truths[scen], outcome, estimand)
         est = g["estimate"].to_numpy(float)
         ok = np.isfinite(est)
-        est = est[ok]
+        n = int(ok.sum())
+        emp = float(np.std(est[ok], ddof=1)) if n > 1 else np.nan
         se = g["se"].to_numpy(float)[ok]
-        lo, hi = g["lower"].to_numpy(float)[ok], g["upper"].to_numpy(float)[ok]
-        n = len(est)
-        emp = float(np.std(est, ddof=1)) if n > 1 else np.nan
-        cov = float(np.mean((lo <= truth) & (truth <= hi))) if n else np.nan
-        out.append({
-            "scenario": scen, "estimator": estimator, "estimand": estimand, "n_rep": n, "truth": truth,
-            "mean_estimate": float(est.mean()) if n else np.nan, "bias": float(est.mean() - truth) if n else np.nan,
-            "mc_se_bias": emp / np.sqrt(n) if n else np.nan, "empirical_se": emp,
-            "mean_estimated_se": float(np.nanmean(se)) if n else np.nan,
-            "coverage": cov, "mc_se_coverage": float(np.sqrt(cov * (1 - cov) / n)) if n else np.nan,
+        lo, hi = g["lower"].to_numpy(float), g["upper"].to_numpy(float)
+        ci = ok & np.isfinite(lo) & np.isfinite(hi)
+        m = int(ci.sum())
+        covered = (lo[ci] <= truth) & (truth <= hi[ci])
+        cov = float(covered.mean()) if m else np.nan
+        estimable = _flag(g["estimable"])
+        pe = estimable[ci]
+        a, b = _parameter_space(estimand)
+        rec.update({
+            "n_rep": n, "n_ci": m, "truth": truth, "truth_mc_se": truth_mc_se(truths[scen], outcome, estimand),
+            "truth_no_censoring": truth_value(truths[scen], outcome, estimand, followup=False),
+            "mean_estimate": float(est[ok].mean()) if n else np.nan,
+            "bias": float(est[ok].mean() - truth) if n else np.nan,
+            "mc_se_bias": emp / np.sqrt(n) if n > 1 else np.nan, "empirical_se": emp,
+            "mean_model_se": float(np.nanmean(se)) if np.isfinite(se).any() else np.nan,
+            "coverage": cov, "mc_se_coverage": float(np.sqrt(cov * (1 - cov) / m)) if m else np.nan,
+            "miss_below": float((truth < lo[ci]).mean()) if m else np.nan,
+            "miss_above": float((truth > hi[ci]).mean()) if m else np.nan,
+            "mean_width": float((hi[ci] - lo[ci]).mean()) if m else np.nan,
+            "out_of_range": float(((lo[ci] < a) | (hi[ci] > b)).mean()) if m else np.nan,
+            "not_estimable": float(1 - estimable.mean()) if len(g) else np.nan,
+            "coverage_estimable": float(covered[pe].mean()) if pe.any() else np.nan,
         })
-    return pd.DataFrame(out)
+        out.append(rec)
+    return order_summary(pd.DataFrame(out), order if order is not None else list(truths))
 
 
-def markdown_table(summary: pd.DataFrame) -> str:
-    """Performance table as GitHub markdown (for benchmarks/simulation_study.md)."""
-    cols = ["scenario", "estimator", "estimand", "n_rep", "truth", "mean_estimate", "bias", "mc_se_bias",
-            "empirical_se", "mean_estimated_se", "coverage", "mc_se_coverage"]
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    for _, r in summary[cols].iterrows():
-        cells = []
-        for c in cols:
-            v = r[c]
-            cells.append(f"{v:.4f}" if isinstance(v, float) else str(v))
+def _fmt(v, digits=3) -> str:
+    return "" if v is None or not np.isfinite(v) else f"{v:.{digits}f}"
+
+
+ESTIMAND_LABELS = {"loghr": "log HR", "rmst_diff": "RMST diff", "rmst_A": "RMST A", "rmst_B": "RMST B"}
+
+
+def estimand_label(estimand: str) -> str:
+    if estimand in ESTIMAND_LABELS:
+        return ESTIMAND_LABELS[estimand]
+    kind, h = estimand.rsplit("_", 1)
+    return {"surv_A": "S_A", "surv_B": "S_B", "diff": "diff", "ratio": "ratio"}.get(kind, kind) + f"({h})"
+
+
+def markdown_table(summary: pd.DataFrame, estimator: str = "ccw") -> str:
+    """One row per scenario x outcome x estimand of ``estimator``: truth, bias (MC SE), empirical SE, then
+    per interval method the mean model SE and the coverage (MC SE); the share flagged not estimable by the
+    report (default method). Coverage outside 92-98 % is bold."""
+    s = summary[summary["estimator"] == estimator]
+    methods = [m for m in (*CI_METHODS, "known_weights") if m in set(s["method"])]
+    head = ["scenario", "outcome", "estimand", "truth", "bias (MC SE)", "emp. SE"]
+    for m in methods:
+        head += [f"{m} SE", f"{m} coverage"]
+    head += ["not estimable"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for (scen, outcome, estimand), g in s.groupby(["scenario", "outcome", "estimand"], sort=False):
+        g = g.set_index("method")
+        first = g.iloc[0]
+        cells = [scen, outcome.upper(), estimand_label(estimand), _fmt(first["truth"], 4),
+                 f"{first['bias']:+.4f} ({first['mc_se_bias']:.4f})", _fmt(first["empirical_se"], 4)]
+        for m in methods:
+            if m not in g.index:
+                cells += ["", ""]
+                continue
+            c = g.loc[m, "coverage"]
+            text = f"{c:.3f} ({g.loc[m, 'mc_se_coverage']:.3f})" if np.isfinite(c) else ""
+            if np.isfinite(c) and not 0.92 <= c <= 0.98:
+                text = f"**{text}**"
+            cells += [_fmt(g.loc[m, "mean_model_se"], 4), text]
+        ne = g.loc["transformed_wald", "not_estimable"] if "transformed_wald" in g.index else np.nan
+        cells.append(f"{100 * ne:.1f} %" if np.isfinite(ne) else "")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -160,7 +404,40 @@ DEFAULT_SCENARIOS = (
     {"name": "null_unconfounded", "continuation_hr": 1.0, "confounding": False},
     {"name": "effect0.7_confounded", "continuation_hr": 0.7, "confounding": True},
     {"name": "effect0.7_unconfounded", "continuation_hr": 0.7, "confounding": False},
+    {"name": "high_survival_confounded", "continuation_hr": 1.0, "confounding": True, "hazard_factor": 0.5,
+     "hazard_factor_from": 12.0},
 )
+SCENARIO_KEYS = ("name", "continuation_hr", "confounding", "hazard_factor", "hazard_factor_from")
+
+
+def scenario_params(scenario: dict, n_patients: int | None = None, seed: int | None = None):
+    """:class:`icistop.synth.GeneratorParams` of a scenario: ``continuation_hr``, ``confounding`` and
+    optionally ``hazard_factor`` (default 1), which multiplies the progression hazards of the CR/PR and
+    SD response classes (``hazard_pr``, ``hazard_sd``) on the pieces starting at or after
+    ``hazard_factor_from`` months after ICI start (default 12, a ``hazard_edges`` value): a higher-
+    survival population after the landmark with the same stopping and confounding."""
+    from ..synth import GeneratorParams
+
+    unknown = set(scenario) - set(SCENARIO_KEYS)
+    if unknown:
+        raise ValueError(f"unknown scenario keys {sorted(unknown)}; allowed {SCENARIO_KEYS}")
+    gp = GeneratorParams(continuation_hr=float(scenario["continuation_hr"]), confounding=bool(scenario["confounding"]))
+    factor = float(scenario.get("hazard_factor", 1.0))
+    if factor != 1.0:
+        start = float(scenario.get("hazard_factor_from", 12.0))
+        edges = [float(e) for e in gp.hazard_edges]
+        if start not in edges:
+            raise ValueError(f"hazard_factor_from must be one of hazard_edges {edges}")
+        k = edges.index(start)
+        scale = [1.0 if i < k else factor for i in range(len(edges))]
+        gp = replace(gp, hazard_pr=tuple(v * f for v, f in zip(gp.hazard_pr, scale)),
+                     hazard_sd=tuple(v * f for v, f in zip(gp.hazard_sd, scale)))
+    kw = {}
+    if n_patients is not None:
+        kw["n_patients"] = int(n_patients)
+    if seed is not None:
+        kw["seed"] = int(seed)
+    return replace(gp, **kw) if kw else gp
 
 
 def chunk_replicates(n_replicates: int, n_chunks: int, chunk: int) -> list[int]:
@@ -168,79 +445,101 @@ def chunk_replicates(n_replicates: int, n_chunks: int, chunk: int) -> list[int]:
 
 
 def scenario_truth(scenario: dict, p: Protocol, n: int, seed: int) -> dict:
-    from ..synth import GeneratorParams, counterfactual_truth
+    """Counterfactual truth (PFS, and OS under ``"os"``) of a scenario under protocol ``p``."""
+    from ..synth import counterfactual_truth
 
-    gp = GeneratorParams(continuation_hr=float(scenario["continuation_hr"]), confounding=bool(scenario["confounding"]))
-    return counterfactual_truth(gp, landmark=p.landmark, grace=(p.landmark, p.grace_end), completion=p.completion,
+    return counterfactual_truth(scenario_params(scenario), landmark=p.landmark, grace=(p.landmark, p.grace_end),
+                                completion=p.completion,
                                 horizons=tuple(int(h) if float(h).is_integer() else h for h in p.horizons),
-                                tau=p.tau, n=int(n), seed=int(seed))
+                                tau=p.tau, n=int(n), seed=int(seed), os=True, followup=True)
 
 
 def run_chunk(scenario: dict, scenario_index: int, replicates, p: Protocol, n_patients: int, n_boot: int,
-              seed: int, naive_threshold: float) -> pd.DataFrame:
-    """All estimators on the given replicates of one scenario (rows per replicate x estimator x estimand)."""
-    from ..synth import GeneratorParams, generate_cohort
+              seed: int, naive_threshold: float, outcomes=OUTCOMES, rules: Rules | None = None) -> pd.DataFrame:
+    """All estimators on the given replicates of one scenario: one cohort and one endpoint derivation per
+    replicate, analysed for each outcome (bootstrap seed = replicate seed, so PFS and OS resample the
+    same patients, as the workflow does). Rows per replicate x outcome x estimator x method x estimand."""
+    from ..synth import generate_cohort
 
     out = []
     for rep in replicates:
         s = replicate_seed(seed, scenario_index, rep)
-        gp = GeneratorParams(n_patients=int(n_patients), seed=s, continuation_hr=float(scenario["continuation_hr"]),
-                             confounding=bool(scenario["confounding"]))
-        tables, _ = generate_cohort(gp)
-        panel = tables_to_panel(tables, outcome=p.outcome)
-        rows = estimate_all(panel, p, n_boot, boot_seed=s, naive_threshold=naive_threshold)
-        for r in rows:
-            r.update(scenario=scenario["name"], replicate=int(rep))
-        out.extend(rows)
-    df = pd.DataFrame(out)
-    cols = ["scenario", "replicate", "estimator", "estimand", "estimate", "se", "lower", "upper", "n_eligible"]
-    return df[cols]
+        tables, _ = generate_cohort(scenario_params(scenario, n_patients, s))
+        panels = tables_to_panels(tables, outcomes)
+        for outcome in outcomes:
+            rows = estimate_all(panels[outcome], replace(p, outcome=outcome), n_boot, boot_seed=s,
+                                naive_threshold=naive_threshold, rules=rules)
+            for r in rows:
+                r.update(scenario=scenario["name"], replicate=int(rep), outcome=outcome)
+            out.extend(rows)
+    return pd.DataFrame(out, columns=RESULT_COLUMNS)
 
 
 def _main(argv=None) -> None:
-    """Command-line driver equivalent to ``snakemake simulation_study`` (multiprocessing)."""
+    """Command-line driver equivalent to ``snakemake simulation_study`` (multiprocessing): scenarios,
+    sizes, protocol and estimability rules from the config file unless overridden."""
     import argparse
     import json
+    import time
     from concurrent.futures import ProcessPoolExecutor
     from pathlib import Path
 
+    import yaml
+
+    from .. import DAYS_PER_MONTH
+    from .estimability import rules_from_config
+    from .protocol import protocol_from_config
+
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", required=True)
+    ap.add_argument("--config", default=str(Path(__file__).resolve().parents[4] / "config" / "config.yaml"))
     ap.add_argument("--jobs", type=int, default=2)
-    ap.add_argument("--n-replicates", type=int, default=200)
-    ap.add_argument("--n-chunks", type=int, default=20)
-    ap.add_argument("--n-patients", type=int, default=3000)
-    ap.add_argument("--n-boot", type=int, default=100)
-    ap.add_argument("--seed", type=int, default=20240602)
-    ap.add_argument("--truth-n", type=int, default=400000)
-    ap.add_argument("--naive-threshold-days", type=float, default=395)
-    ap.add_argument("--scenarios", nargs="*", default=None, help="names of DEFAULT_SCENARIOS to run (default all)")
+    for name in ("n-replicates", "n-chunks", "n-patients", "n-boot", "seed", "truth-n"):
+        ap.add_argument(f"--{name}", type=int, default=None, help="default: the config's simulation block")
+    ap.add_argument("--scenarios", nargs="*", default=None, help="names of the config's scenarios to run (default all)")
+    ap.add_argument("--outcomes", nargs="*", default=list(OUTCOMES))
     a = ap.parse_args(argv)
-    from .. import DAYS_PER_MONTH
+    cfg = yaml.safe_load(Path(a.config).read_text())
+    sim, cont = cfg["simulation"], cfg["continuation"]
+    opt = {k: getattr(a, k) if getattr(a, k) is not None else sim[k]
+           for k in ("n_replicates", "n_chunks", "n_patients", "n_boot", "seed", "truth_n")}
+    p = protocol_from_config({"protocol": cont["protocol"], "confounders": cont["confounders"], "ccw": cont["ccw"]})
+    rules = rules_from_config(cont)
+    naive_threshold = float(cont["naive"]["stop_threshold_days"]) / DAYS_PER_MONTH
 
     out = Path(a.out)
     (out / "chunks").mkdir(parents=True, exist_ok=True)
-    p = Protocol()
-    chosen = [(i, sc) for i, sc in enumerate(DEFAULT_SCENARIOS) if a.scenarios is None or sc["name"] in a.scenarios]
+    chosen = [(i, sc) for i, sc in enumerate(sim["scenarios"]) if a.scenarios is None or sc["name"] in a.scenarios]
+    t0 = time.time()
     truths = {}
     for i, sc in chosen:
-        truths[sc["name"]] = scenario_truth(sc, p, a.truth_n, a.seed + i)
-    (out / "truth.json").write_text(json.dumps(truths, indent=1, default=str))
+        path = out / f"truth_{sc['name']}.json"
+        if not path.exists():
+            path.write_text(json.dumps(scenario_truth(sc, p, opt["truth_n"], opt["seed"] + i), indent=1, default=str))
+        truths[sc["name"]] = json.loads(path.read_text())
     jobs = []
     with ProcessPoolExecutor(a.jobs) as ex:
         for i, sc in chosen:
-            for c in range(a.n_chunks):
-                reps = chunk_replicates(a.n_replicates, a.n_chunks, c)
+            for c in range(opt["n_chunks"]):
                 path = out / "chunks" / f"{sc['name']}_chunk{c}.tsv"
                 if path.exists():
                     continue
-                jobs.append((path, ex.submit(run_chunk, sc, i, reps, p, a.n_patients, a.n_boot, a.seed,
-                                             a.naive_threshold_days / DAYS_PER_MONTH)))
+                reps = chunk_replicates(opt["n_replicates"], opt["n_chunks"], c)
+                jobs.append((path, ex.submit(run_chunk, sc, i, reps, p, opt["n_patients"], opt["n_boot"], opt["seed"],
+                                             naive_threshold, tuple(a.outcomes), rules)))
         for path, fut in jobs:
             fut.result().to_csv(path, sep="\t", index=False, float_format="%.10g")
-            print("done", path, flush=True)
-    res = pd.concat([pd.read_csv(f, sep="\t") for f in sorted((out / "chunks").glob("*.tsv"))], ignore_index=True)
-    summarise(res, truths).to_csv(out / "summary.tsv", sep="\t", index=False, float_format="%.6g")
+            print(f"done {path} ({time.time() - t0:.0f} s)", flush=True)
+    names = {sc["name"] for _, sc in chosen}
+    res = pd.concat([pd.read_csv(f, sep="\t") for f in sorted((out / "chunks").glob("*.tsv"))
+                     if f.name.rsplit("_chunk", 1)[0] in names], ignore_index=True)
+    res = res.sort_values(["scenario", "replicate", "outcome", "estimator", "method", "estimand"],
+                          kind="mergesort").reset_index(drop=True)
+    res.to_csv(out / "replicates.tsv", sep="\t", index=False, float_format="%.10g")
+    summary = summarise(res, truths, order=[sc["name"] for _, sc in chosen])
+    summary.to_csv(out / "summary.tsv", sep="\t", index=False, float_format="%.6g")
+    (out / "summary_table.md").write_text(markdown_table(summary) + "\n", encoding="utf-8")
+    print(f"total {time.time() - t0:.0f} s", flush=True)
 
 
 if __name__ == "__main__":

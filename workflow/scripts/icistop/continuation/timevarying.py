@@ -3,7 +3,8 @@
 Counting-process episodes from ``entry`` (default ICI start) to the outcome: each patient's
 follow-up is split at the ICI stop time and at the first PR-or-better and first CR assessment,
 giving covariates on_ici(t), CR so far(t), PR so far(t) (time-varying confounders: best response so
-far) plus baseline confounders. HR of on vs off ICI from ``coxph(Surv(start, stop, event) ~ on_ici
+far) plus baseline confounders (``events_on``/``events_off`` and ``months_on``/``months_off``: events and
+person-time by exposure; no person-time or no events on or off ICI: not estimable, ``reason``). HR of on vs off ICI from ``coxph(Surv(start, stop, event) ~ on_ici
 + cr + pr + ...)`` (Efron ties). Splitting is vectorised: a fixed (n x 4) matrix of candidate
 cut points per patient, sorted row-wise; no per-patient Python loop, so 10^5 patients take about a
 second.
@@ -16,7 +17,7 @@ import pandas as pd
 
 from .data import confounder_design
 from .protocol import Protocol
-from .wcox import cox_fit
+from .wcox import NOT_CONVERGED, cox_fit
 
 
 def split_episodes(panel: pd.DataFrame, entry: float = 0.0, horizon: float | None = None) -> pd.DataFrame:
@@ -65,13 +66,32 @@ def timevarying_cox(panel: pd.DataFrame, p: Protocol, entry: float = 0.0, confou
     if p.outcome == "os":  # after progression patients stop ICI and die: adjust for progression
         cols.append(ep["progressed"].to_numpy())
         labels.append("progressed")
-    X = np.column_stack(cols + ([Z[ep["pid"].to_numpy()]] if Z.shape[1] else []))
     labels += names
-    fit = cox_fit(ep["start"], ep["stop"], ep["event"], X, ties=p.ties)
-    se = fit.model_se
-    tab = pd.DataFrame({"term": labels, "coef": fit.coef, "se": se, "hr": np.exp(fit.coef),
-                        "hr_lower": np.exp(fit.coef - 1.96 * se), "hr_upper": np.exp(fit.coef + 1.96 * se)})
-    tab["n_patients"] = len(pop)
-    tab["n_episodes"] = len(ep)
-    tab["n_events"] = int(ep["event"].sum())
+    on = ep["on_ici"].to_numpy() > 0
+    dur = (ep["stop"] - ep["start"]).to_numpy(float)
+    counts = {"n_patients": len(pop), "n_episodes": len(ep), "n_events": int(ep["event"].sum()),
+              "events_on": int(ep["event"].to_numpy()[on].sum()), "events_off": int(ep["event"].to_numpy()[~on].sum()),
+              "months_on": float(dur[on].sum()), "months_off": float(dur[~on].sum())}
+    reason = ""
+    if not len(ep):
+        reason = "no patients with follow-up"
+    elif counts["months_off"] == 0 or counts["months_on"] == 0:
+        reason = f"no follow-up time {'off' if counts['months_off'] == 0 else 'on'} ICI (positivity)"
+    elif counts["events_on"] == 0 or counts["events_off"] == 0:
+        reason = f"no events {'on' if counts['events_on'] == 0 else 'off'} ICI"
+    if reason:
+        tab = pd.DataFrame({"term": labels, "coef": np.nan, "se": np.nan, "hr": np.nan, "hr_lower": np.nan,
+                            "hr_upper": np.nan})
+    else:
+        X = np.column_stack(cols + ([Z[ep["pid"].to_numpy()]] if Z.shape[1] else []))
+        fit = cox_fit(ep["start"], ep["stop"], ep["event"], X, ties=p.ties)
+        if not fit.usable:
+            reason = NOT_CONVERGED
+        se = fit.model_se if fit.usable else np.full(len(labels), np.nan)
+        coef = fit.coef if fit.usable else np.full(len(labels), np.nan)
+        tab = pd.DataFrame({"term": labels, "coef": coef, "se": se, "hr": np.exp(coef),
+                            "hr_lower": np.exp(coef - 1.96 * se), "hr_upper": np.exp(coef + 1.96 * se)})
+    for key, value in counts.items():
+        tab[key] = value
+    tab["reason"] = np.where(tab["term"] == "on_ici", reason, "")
     return tab, ep

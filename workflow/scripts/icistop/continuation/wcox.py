@@ -23,6 +23,9 @@ import numpy as np
 from scipy import sparse
 
 
+NOT_CONVERGED = "the Cox model did not converge to finite estimates (monotone likelihood)"
+
+
 @dataclass
 class CoxResult:
     coef: np.ndarray
@@ -33,6 +36,14 @@ class CoxResult:
     n_rows: int
     iterations: int
     converged: bool
+
+    @property
+    def usable(self) -> bool:
+        """Converged to finite coefficients with finite, positive model variances (False for a
+        monotone likelihood, where a coefficient drifts towards infinity)."""
+        with np.errstate(invalid="ignore"):
+            d = np.diag(self.var)
+        return bool(self.converged and np.all(np.isfinite(self.coef)) and np.all(np.isfinite(d)) and np.all(d > 0))
 
     @property
     def se(self) -> np.ndarray:
@@ -327,12 +338,17 @@ class CoxRefit:
         self.rs = _RiskSets(start, stop, event)
         self.ties, self.max_iter, self.tol = ties, max_iter, tol
 
-    def coef(self, weights, freq=None) -> np.ndarray:
-        """Coefficients under case weights ``weights`` (including multiplicities) and Efron tie
-        counts from ``freq`` (row multiplicities; None = 1)."""
+    def fit(self, weights, freq=None) -> tuple[np.ndarray, bool]:
+        """(coefficients, converged) under case weights ``weights`` (including multiplicities) and
+        Efron tie counts from ``freq`` (row multiplicities; None = 1). Not converged: e.g. a monotone
+        likelihood (no event in a group), the coefficient drifting towards infinity."""
         rs = self.rs.weighted(weights, freq)
         sums = _PatternSums(rs, self.xg, self.codes, self.ties)
         beta, ll, I, it, converged = _newton(sums.loglik_score_info, self.X.shape[1], self.max_iter, self.tol)
         if not (np.all(np.isfinite(I)) and np.all(np.isfinite(beta))):
             raise FloatingPointError("Cox fit failed (non-finite information matrix; extreme weights?)")
-        return beta
+        return beta, bool(converged)
+
+    def coef(self, weights, freq=None) -> np.ndarray:
+        """Coefficients of :meth:`fit`."""
+        return self.fit(weights, freq)[0]

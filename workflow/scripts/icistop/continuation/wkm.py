@@ -26,15 +26,27 @@ class KMFit:
     event: np.ndarray
     w: np.ndarray
 
+    @property
+    def last_time(self) -> float:
+        """End of follow-up: the latest exit time of a row with positive weight (-inf when none)."""
+        positive = self.w > 0
+        return float(self.stop[positive].max()) if positive.any() else -np.inf
+
     def at(self, t) -> np.ndarray:
-        """S(t) (right-continuous step function)."""
+        """S(t) (right-continuous step function). After the end of follow-up S is known only when it
+        has reached 0 (R ``summary(survfit, extend = TRUE)``); otherwise NaN (unknown)."""
         t = np.atleast_1d(np.asarray(t, float))
         if len(self.time) == 0:
-            return np.ones(len(t))
-        idx = np.searchsorted(self.time, t, side="right") - 1
-        return np.where(idx >= 0, self.surv[np.maximum(idx, 0)], 1.0)
+            out = np.ones(len(t))
+        else:
+            idx = np.searchsorted(self.time, t, side="right") - 1
+            out = np.where(idx >= 0, self.surv[np.maximum(idx, 0)], 1.0)
+        return np.where((t > self.last_time) & (out > 0), np.nan, out)
 
     def rmst(self, tau: float) -> float:
+        """Area under S up to tau; NaN when follow-up ends before tau with S > 0 (S unknown there)."""
+        if tau > self.last_time and self.at(self.last_time)[0] > 0:
+            return np.nan
         grid = np.concatenate([[0.0], self.time[self.time < tau], [tau]])
         s = np.concatenate([[1.0], self.surv[self.time < tau]])
         return float(np.sum(s * np.diff(grid)))
