@@ -54,14 +54,14 @@ if task == "bootstrap_replicate":
     # per replicate once the per-shard set-up is paid (a shard runs n_boot / n_shards replicates)
     res = {"seconds": (sec - one) / 3, "values": df.drop(columns=["replicate"]).to_numpy(float).ravel().tolist()}
 elif task == "survival_compare":
-    from icistop.survival_analysis import compare_groups
+    from icistop.survival.analysis import compare_groups
     S = cfg["survival"]
     sec, (tabs, _) = timed(lambda: compare_groups(ep, S["groupings_after_stop"], S["groupings_from_start"],
                                                  dict(S["reference_levels"]), list(S["strata"]), S["ph_alpha"],
                                                  S["timesplit_cuts"], conf_level=S["conf_level"]))
     res = {"seconds": sec, "values": pd.to_numeric(tabs["cox"]["coef"], errors="coerce").tolist()}
 elif task == "harrell_c":
-    from icistop import discrimination as disc
+    from icistop.stats import discrimination as disc
     stop = ep[ep["stopped"].astype(bool)]
     t = stop["time_on_ici"].to_numpy(float)
     rng = np.random.default_rng(1)
@@ -70,7 +70,7 @@ elif task == "harrell_c":
     sec, out = timed(lambda: disc.harrell_c(t, e, score))
     res = {"seconds": sec, "values": [out["c"]]}
 elif task == "horizon_fisher":
-    from icistop import biomarkers as bm
+    from icistop.biomarkers import analysis as bm
     data, _ = bm.prepare_analysis_data(ep, None, cfg["biomarkers"])
     sec, out = timed(lambda: bm.horizon_fisher(data, cfg["biomarkers"]))
     res = {"seconds": sec, "values": pd.to_numeric(out["p_marker"], errors="coerce").tolist()}

@@ -1,6 +1,6 @@
 """How often does an 800-patient example meet its pre-specified checks? (seed scan)
 
-For seeds 1..N, draw the example cohort (icistop.synth defaults, 800 patients), run the workflow's
+For seeds 1..N, draw the example cohort (icistop.data.synth defaults, 800 patients), run the workflow's
 validation, cohort, endpoint and univariable biomarker code, and check the pre-specified criteria of
 the biomarker issue: the 95% CI of lung metastases covers the true HR, the CI of CR vs PR at stop
 covers the true HR, and no null marker (RAS, BRAF V600E, sidedness, regimen) has q < 0.05; and the
@@ -25,12 +25,12 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "workflow" / "scripts"))
 
-from icistop import biomarkers as bm  # noqa: E402
-from icistop.cohort import define_cohorts, resolve_cutoff  # noqa: E402
-from icistop.endpoints import derive_endpoints  # noqa: E402
-from icistop.km import km_at, km_table  # noqa: E402
-from icistop.synth import GeneratorParams, generate_cohort, write_tables  # noqa: E402
-from icistop.validation import validate_directory  # noqa: E402
+from icistop.biomarkers import analysis as bm  # noqa: E402
+from icistop.cohort.cohorts import define_cohorts, resolve_cutoff  # noqa: E402
+from icistop.cohort.endpoints import derive_endpoints  # noqa: E402
+from icistop.stats.km import km_at, km_table  # noqa: E402
+from icistop.data.synth import GeneratorParams, generate_cohort, write_tables  # noqa: E402
+from icistop.data.validation import validate_directory  # noqa: E402
 
 NULL_MARKERS = ["ras_status", "braf_v600e", "sidedness", "regimen"]
 

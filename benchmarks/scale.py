@@ -1,6 +1,6 @@
 """Scale benchmark: the whole workflow on synthetic cohorts of 10^3 to 10^6 patients.
 
-For each size: generate a cohort with the example generator (icistop.synth, seeded), run
+For each size: generate a cohort with the example generator (icistop.data.synth, seeded), run
 `snakemake --cores N` on it in a scratch copy of the workflow, then read the per-rule Snakemake
 `benchmark:` files (wall seconds, peak resident memory) and time a no-op rerun. Results are appended
 to benchmarks/scale_results.tsv with a description of the machine. Not a test: run it by hand.
@@ -28,7 +28,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "workflow" / "scripts"))
 
-from icistop.synth import GeneratorParams, generate_cohort, write_tables  # noqa: E402
+from icistop.data.synth import GeneratorParams, generate_cohort, write_tables  # noqa: E402
 
 SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
 

@@ -26,8 +26,8 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "workflow" / "scripts"))
 
-from icistop.coxph import cox_fit, ph_test  # noqa: E402
-from icistop.km import km_table  # noqa: E402
+from icistop.stats.cox import cox_fit, ph_test  # noqa: E402
+from icistop.stats.km import km_table  # noqa: E402
 
 R_CODE = r"""
 suppressPackageStartupMessages({library(survival); library(jsonlite)})

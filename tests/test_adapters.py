@@ -6,11 +6,11 @@ import pandas as pd
 import pytest
 
 from icistop import DAYS_PER_MONTH
-from icistop.adapters import import_cbioportal
-from icistop.cohort import define_cohorts, resolve_cutoff
-from icistop.contract import coerce_table, load_schema
-from icistop.endpoints import derive_endpoints
-from icistop.validation import cross_table_issues
+from icistop.data.cbioportal import import_cbioportal
+from icistop.cohort.cohorts import define_cohorts, resolve_cutoff
+from icistop.data.contract import coerce_table, load_schema
+from icistop.cohort.endpoints import derive_endpoints
+from icistop.data.validation import cross_table_issues
 
 RAW = Path(__file__).resolve().parents[2] / "shared/data/raw/samstein2019_tmb_mskcc_2018/tmb_mskcc_2018_clinical_data.tsv"
 

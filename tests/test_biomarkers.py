@@ -1,4 +1,4 @@
-"""Biomarker analysis (icistop.biomarkers, icistop.biomarker_plots) on synthetic endpoints with known effects."""
+"""Biomarker analysis (icistop.biomarkers.analysis, icistop.biomarkers.plots) on synthetic endpoints with known effects."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from icistop import biomarker_plots as bp
-from icistop import biomarkers as bm
+from icistop.biomarkers import plots as bp
+from icistop.biomarkers import analysis as bm
 
 ROOT = Path(__file__).resolve().parents[1]
 SNIPPET = ROOT / "config" / "config.yaml"  # the biomarkers section of the default config

@@ -10,7 +10,7 @@ import pytest
 
 from icistop.continuation import wcox
 from icistop.continuation.bootstrap import ReplicateEngine, bootstrap_replicates, ccw_point, replicate_rng
-from icistop.continuation.logit import logit_fit
+from icistop.stats.logistic import logit_fit
 from icistop.continuation.protocol import Protocol
 from icistop.continuation.wkm import KMIndex, km_fit
 
@@ -18,7 +18,7 @@ from icistop.continuation.wkm import KMIndex, km_fit
 @pytest.fixture(scope="module")
 def panel():
     from icistop.continuation.simstudy import tables_to_panel
-    from icistop.synth import GeneratorParams, generate_cohort
+    from icistop.data.synth import GeneratorParams, generate_cohort
 
     tables, _ = generate_cohort(GeneratorParams(n_patients=1500, seed=11))
     return tables_to_panel(tables)

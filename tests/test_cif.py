@@ -1,12 +1,12 @@
-"""Aalen-Johansen CIF (icistop.cif) on hand-computed examples; R agreement is in test_oracle_survival.py."""
+"""Aalen-Johansen CIF (icistop.stats.cif) on hand-computed examples; R agreement is in test_oracle_survival.py."""
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from icistop.cif import cause_specific_cox, cif_at, cif_table
-from icistop.coxph import cox_fit
-from icistop.km import km_table
+from icistop.stats.cif import cause_specific_cox, cif_at, cif_table
+from icistop.stats.cox import cox_fit
+from icistop.stats.km import km_table
 
 
 def small():
@@ -87,7 +87,7 @@ def test_bad_status():
 
 
 def test_plot_cif_returns_figure():
-    from icistop.survplots import plot_cif
+    from icistop.plots.survival import plot_cif
     fig = plot_cif(small(), "time", "st", cause_labels={1: "progression", 2: "death"})
     assert fig.__class__.__name__ == "Figure" and len(fig.axes) == 1
 

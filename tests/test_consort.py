@@ -9,16 +9,16 @@ import pytest
 import yaml
 
 import minicohort
-from icistop.cohort import REASON_COLUMNS, cohort_flow, define_cohorts, resolve_cutoff
-from icistop.report import build_context, render
-from icistop.report_consort import consort_figure, excluded_text, step_reasons
-from icistop.report_context import json_safe
-from icistop.report_core import cohort_section
-from icistop.report_figures import save_figure
-from icistop.report_provenance import provenance
-from icistop.report_wiring import ReportWiring
-from icistop.tableio import write_tsv
-from icistop.validation import validate_directory
+from icistop.cohort.cohorts import REASON_COLUMNS, cohort_flow, define_cohorts, resolve_cutoff
+from icistop.report.render import build_context, render
+from icistop.report.consort import consort_figure, excluded_text, step_reasons
+from icistop.report.context import json_safe
+from icistop.report.core import cohort_section
+from icistop.report.figures import save_figure
+from icistop.report.provenance import provenance
+from icistop.report.wiring import ReportWiring
+from icistop.data.tableio import write_tsv
+from icistop.data.validation import validate_directory
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "workflow/report/templates/report.html.j2"

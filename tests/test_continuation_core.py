@@ -13,7 +13,7 @@ import yaml
 
 from icistop.continuation.bootstrap import gather, run_shard, shard_replicates, shard_seed
 from icistop.continuation.ccw import build_clones, eligible, estimate, run_ccw
-from icistop.continuation.logit import logit_fit
+from icistop.stats.logistic import logit_fit
 from icistop.continuation.protocol import Protocol, protocol_from_config, protocol_table
 from icistop.continuation.timevarying import split_episodes, timevarying_cox
 from icistop.continuation.wkm import km_fit
@@ -110,7 +110,7 @@ def test_weights_recover_full_cohort_size_in_expectation():
     """Unstabilised IPC weights of the B arm: at each interval the weighted count of uncensored
     clones estimates the number that would be there without artificial censoring."""
     from icistop.continuation.simstudy import tables_to_panel
-    from icistop.synth import GeneratorParams, generate_cohort
+    from icistop.data.synth import GeneratorParams, generate_cohort
 
     tables, _ = generate_cohort(GeneratorParams(n_patients=3000, seed=5))
     panel = tables_to_panel(tables)
@@ -166,7 +166,7 @@ def test_logit_matches_statsmodels():
 @pytest.fixture(scope="module")
 def example_panel():
     from icistop.continuation.simstudy import tables_to_panel
-    from icistop.synth import GeneratorParams, generate_cohort
+    from icistop.data.synth import GeneratorParams, generate_cohort
 
     tables, _ = generate_cohort(GeneratorParams())  # the embedded example's parameters (no true effect)
     return tables_to_panel(tables)
@@ -192,7 +192,7 @@ def test_example_naive_biased_ccw_covers_truth(example_panel):
     the CCW 24-month PFS difference CI covers 0 (= the truth)."""
     from icistop.continuation.bootstrap import bootstrap_replicates, ccw_point
     from icistop.continuation.naive import naive_ever_stopped
-    from icistop.continuation.report import estimates_table
+    from icistop.continuation.tables import estimates_table
 
     p = Protocol()
     naive = naive_ever_stopped(example_panel, p, 395 / 30.4375)

@@ -43,7 +43,7 @@ def make_inputs(n_patients: int = 400, seed: int = 11) -> tuple[pd.DataFrame, pd
     from icistop.continuation.protocol import Protocol
     from icistop.continuation.simstudy import tables_to_panel
     from icistop.continuation.timevarying import split_episodes
-    from icistop.synth import GeneratorParams, generate_cohort
+    from icistop.data.synth import GeneratorParams, generate_cohort
 
     tables, _ = generate_cohort(GeneratorParams(n_patients=n_patients, seed=seed))
     panel = tables_to_panel(tables)

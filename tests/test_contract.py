@@ -4,15 +4,15 @@ import pandas as pd
 import pytest
 
 import minicohort
-from icistop.issues import DataError
-from icistop.validation import validate_directory
+from icistop.data.issues import DataError
+from icistop.data.validation import validate_directory
 
 
 def errors_text(directory) -> str:
     tables, issues, summary = validate_directory(directory)
     assert summary["status"] == "failed"
     files = {name: info["file"] for name, info in summary["tables"].items()}
-    from icistop.issues import Issue
+    from icistop.data.issues import Issue
 
     errs = [Issue(r.severity, r.table, None if pd.isna(r.row) else int(r.row), r.column, r.value, r.message)
             for r in issues.itertuples() if r.severity == "error"]
@@ -231,7 +231,7 @@ def test_long_lists_are_capped(tmp_path):
 def test_every_schema_column_is_documented():
     from pathlib import Path
 
-    from icistop.contract import TABLES, load_schema
+    from icistop.data.contract import TABLES, load_schema
 
     doc = (Path(__file__).resolve().parents[1] / "docs" / "data-contract.md").read_text()
     for table in TABLES:

@@ -1,4 +1,4 @@
-"""Cox models (icistop.coxph): hand-computed Efron likelihood, engine agreement, invariances.
+"""Cox models (icistop.stats.cox): hand-computed Efron likelihood, engine agreement, invariances.
 R agreement (coefficients, model and robust SEs, time-varying, strata, weights) is in test_oracle_survival.py."""
 
 import numpy as np
@@ -6,9 +6,9 @@ import pandas as pd
 import pytest
 from scipy.optimize import minimize_scalar
 
-from icistop.coxph import (LIFELINES_FIT_OPTIONS, cox_fit, design_matrix, efron_fit, ph_check, ph_test,
+from icistop.stats.cox import (LIFELINES_FIT_OPTIONS, cox_fit, design_matrix, efron_fit, ph_check, ph_test,
                            split_episodes, time_split_hr)
-from icistop.logrank import logrank
+from icistop.stats.logrank import logrank
 
 
 def _hand_loglik(b):

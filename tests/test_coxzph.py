@@ -27,8 +27,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "workflow" / "scripts"))
 
-from icistop.coxph import cox_fit, design_matrix, ph_check, ph_test  # noqa: E402
-from icistop.coxzph import _ZphData, cox_fit_beta, cox_zph, time_transform  # noqa: E402
+from icistop.stats.cox import cox_fit, design_matrix, ph_check, ph_test  # noqa: E402
+from icistop.stats.coxzph import _ZphData, cox_fit_beta, cox_zph, time_transform  # noqa: E402
 
 FIXTURES = ROOT / "tests" / "fixtures" / "oracle"
 R_SCRIPT = ROOT / "tests" / "oracle" / "coxzph_oracle.R"
@@ -231,7 +231,7 @@ def test_detects_crossing_hazards_and_time_split_only_for_failing_terms():
 
 
 def test_report_shows_the_grouping_term_not_global():
-    from icistop.report_survival import comparison_table
+    from icistop.report.survival import comparison_table
 
     cox = pd.DataFrame(dict(endpoint="os_after_stop", grouping="arm", term=["arm=b", "arm=c"], level=["b", "c"],
                             reference="a", n=[10, 12], events=[5, 6], reference_n=11, reference_events=4,

@@ -1,10 +1,10 @@
-"""Discrimination and calibration (icistop.discrimination); Harrell's C is also checked against R in the oracle test."""
+"""Discrimination and calibration (icistop.stats.discrimination); Harrell's C is also checked against R in the oracle test."""
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from icistop import discrimination as disc
+from icistop.stats import discrimination as disc
 
 
 def test_harrell_c_hand_example():

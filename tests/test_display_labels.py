@@ -8,9 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from icistop import biomarker_plots, report_figures, survplots
+from icistop.biomarkers import plots as biomarker_plots
+from icistop.report import figures as report_figures
+from icistop.plots import survival as survplots
 from icistop.labels import label
-from icistop.report_format import label as report_label
+from icistop.report.format import label as report_label
 
 CODES = ["elective_response", "planned_completion", "patient_choice"]
 
@@ -51,7 +53,7 @@ def test_survival_figures_show_words():
 
 
 def test_report_figures_show_words():
-    from icistop.km import km_table, kmunicate_table
+    from icistop.stats.km import km_table, kmunicate_table
 
     d = data()
     curves = km_table(d, "time", "event", group="stop_reason")

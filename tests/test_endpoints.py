@@ -6,9 +6,9 @@ import pytest
 
 import minicohort
 from icistop import DAYS_PER_MONTH
-from icistop.cohort import define_cohorts, resolve_cutoff
-from icistop.endpoints import derive_endpoints
-from icistop.validation import validate_directory
+from icistop.cohort.cohorts import define_cohorts, resolve_cutoff
+from icistop.cohort.endpoints import derive_endpoints
+from icistop.data.validation import validate_directory
 
 CRITERIA = {"require_msi_h_or_dmmr": True, "stop_cohort": {"exclude_stop_reasons": ["progression", "death"],
                                                             "exclude_pd_before_stop": True}}

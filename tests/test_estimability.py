@@ -21,9 +21,9 @@ from icistop.continuation.landmark import landmark_analysis, landmark_table
 from icistop.continuation.naive import fixed_duration_groups, naive_ever_stopped
 from icistop.continuation.pipeline import outcome_unavailable
 from icistop.continuation.protocol import Protocol
-from icistop.continuation.report import comparison_table, estimates_table
+from icistop.continuation.tables import comparison_table, estimates_table
 from icistop.continuation.timevarying import timevarying_cox
-from icistop.intervals import (CI_METHOD_LABELS, CI_METHODS, bootstrap_interval, cloglog_interval, scale_of,
+from icistop.stats.intervals import (CI_METHOD_LABELS, CI_METHODS, bootstrap_interval, cloglog_interval, scale_of,
                                wald_interval)
 
 Z = 1.959963984540054
@@ -247,7 +247,7 @@ def test_comparison_differences_use_a_bounded_scale():
 # ----------------------------------------------------------------------------------------------- methods
 @pytest.mark.parametrize("method", list(CI_METHODS))
 def test_methods_text_names_the_interval_the_tables_used(method):
-    from icistop.report_methods import continuation_paragraphs
+    from icistop.report.methods import continuation_paragraphs
 
     est = estimates_table(_point(), _boot(), ci_method=method)
     assert set(est["ci_method"]) == {CI_METHOD_LABELS[method]}

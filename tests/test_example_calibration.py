@@ -6,10 +6,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from icistop.cohort import define_cohorts, resolve_cutoff
-from icistop.endpoints import derive_endpoints
-from icistop.km import followup_reverse_km, km_at, km_table
-from icistop.validation import validate_directory
+from icistop.cohort.cohorts import define_cohorts, resolve_cutoff
+from icistop.cohort.endpoints import derive_endpoints
+from icistop.stats.km import followup_reverse_km, km_at, km_table
+from icistop.data.validation import validate_directory
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = yaml.safe_load((ROOT / "config/config.yaml").read_text())

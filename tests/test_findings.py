@@ -8,7 +8,7 @@ import itertools
 import pytest
 
 from findings_check import conclusion_errors
-from icistop.report_findings import continuation_sentences
+from icistop.report.findings import continuation_sentences
 
 
 def _values(ccw, diffs=None, naive=None, tv=None, failed=0):

@@ -1,4 +1,4 @@
-"""Fisher's exact test (icistop.fisher): R fisher.test conventions (values checked against R in the oracle test)."""
+"""Fisher's exact test (icistop.stats.fisher): R fisher.test conventions (values checked against R in the oracle test)."""
 
 import itertools
 import math
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from icistop.fisher import _NoncentralHypergeometric, fisher_2x2, fisher_rxc_pvalue, fisher_test, r_uniroot
+from icistop.stats.fisher import _NoncentralHypergeometric, fisher_2x2, fisher_rxc_pvalue, fisher_test, r_uniroot
 
 
 def test_r_reference_values_2x2():
@@ -119,7 +119,7 @@ def test_invalid_input():
 
 
 def test_rxc_work_limit_is_deterministic():
-    from icistop.fisher import RxcTooLarge, fisher_rxc_pvalue
+    from icistop.stats.fisher import RxcTooLarge, fisher_rxc_pvalue
 
     t = np.array([[30, 70], [25, 75], [40, 60], [20, 80]])
     exact = fisher_rxc_pvalue(t)

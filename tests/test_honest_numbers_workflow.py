@@ -12,7 +12,7 @@ import pytest
 
 from browser.report_run import example_run, run
 from findings_check import conclusion_errors
-from icistop.intervals import CI_METHOD_LABELS, CI_METHODS
+from icistop.stats.intervals import CI_METHOD_LABELS, CI_METHODS
 from results_check import results_errors
 
 pytestmark = pytest.mark.slow

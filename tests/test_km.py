@@ -1,11 +1,11 @@
-"""Kaplan-Meier engine (icistop.km) on hand-computed examples; R agreement is in test_oracle_survival.py."""
+"""Kaplan-Meier engine (icistop.stats.km) on hand-computed examples; R agreement is in test_oracle_survival.py."""
 
 import numpy as np
 import pandas as pd
 import pytest
 from scipy.stats import norm
 
-from icistop.km import (followup_reverse_km, km_at, km_median, km_quantiles, km_table, kmunicate_table)
+from icistop.stats.km import (followup_reverse_km, km_at, km_median, km_quantiles, km_table, kmunicate_table)
 
 Z = norm.ppf(0.975)
 
@@ -179,7 +179,7 @@ def test_variance_choice_is_global_as_in_r():
 
 
 def test_plot_km_deterministic_and_curtailed(tmp_path):
-    from icistop.survplots import curtail_time, plot_km, save_figure
+    from icistop.plots.survival import curtail_time, plot_km, save_figure
     rng = np.random.default_rng(0)
     d = pd.DataFrame(dict(time=rng.integers(1, 40, 100).astype(float), event=rng.integers(0, 2, 100),
                           g=rng.choice(["x", "y"], 100)))

@@ -1,4 +1,4 @@
-"""Log-rank test (icistop.logrank) on hand-computed examples; R agreement is in test_oracle_survival.py."""
+"""Log-rank test (icistop.stats.logrank) on hand-computed examples; R agreement is in test_oracle_survival.py."""
 
 from pathlib import Path
 
@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from scipy.stats import chi2
 
-from icistop.logrank import logrank
+from icistop.stats.logrank import logrank
 
 FIX = Path(__file__).resolve().parent / "fixtures" / "oracle"
 

@@ -1,4 +1,4 @@
-"""Maximally selected log-rank statistic with the Lausen-Sauerbrei-Schumacher 1994 p-value (icistop.maxstat)."""
+"""Maximally selected log-rank statistic with the Lausen-Sauerbrei-Schumacher 1994 p-value (icistop.stats.maxstat)."""
 
 import math
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from icistop.maxstat import logrank_scores, maxstat_logrank, p_lausen92, p_lausen94
+from icistop.stats.maxstat import logrank_scores, maxstat_logrank, p_lausen92, p_lausen94
 
 
 def _data(seed=5, n=120, effect=0.0):

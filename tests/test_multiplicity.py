@@ -1,9 +1,9 @@
-"""p-value adjustment (icistop.multiplicity) as R p.adjust."""
+"""p-value adjustment (icistop.stats.multiplicity) as R p.adjust."""
 
 import numpy as np
 import pytest
 
-from icistop.multiplicity import p_adjust
+from icistop.stats.multiplicity import p_adjust
 
 
 def test_bh_hand_example_and_r_values():

@@ -1,7 +1,7 @@
 """Reported numbers must not come from lifelines features known to be wrong for our purpose:
 - ``restricted_mean_survival_time(..., return_variance=True)`` returns Var[min(T, tau)], not the
-  variance of the RMST estimator (29-950x too large in our checks): use icistop.rmst;
-- ``AalenJohansenFitter`` jitters tied event times: use icistop.cif (exact ties, as R).
+  variance of the RMST estimator (29-950x too large in our checks): use icistop.stats.rmst;
+- ``AalenJohansenFitter`` jitters tied event times: use icistop.stats.cif (exact ties, as R).
 Grep-style check over every text file under workflow/."""
 
 import re

@@ -21,13 +21,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from icistop import biomarkers as bm
-from icistop import discrimination as disc
-from icistop import km
-from icistop.fisher import fisher_test
-from icistop.maxstat import maxstat_logrank
-from icistop.multiplicity import p_adjust
-from icistop.splines import harrell_knots, rcs_basis
+from icistop.biomarkers import analysis as bm
+from icistop.stats import discrimination as disc
+from icistop.stats import km
+from icistop.stats.fisher import fisher_test
+from icistop.stats.maxstat import maxstat_logrank
+from icistop.stats.multiplicity import p_adjust
+from icistop.stats.splines import harrell_knots, rcs_basis
 
 pytestmark = pytest.mark.oracle
 

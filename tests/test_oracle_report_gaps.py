@@ -12,7 +12,7 @@ formulas evaluated in base R code (tests/oracle/report_gaps_oracle.R):
 - biomarkers: the Simmons-style horizon table (``fisher.test`` OR, exact CI and p per level, r x 2 p,
   ``wilcox.test``, ``p.adjust``), univariable Cox per marker (HR, CI, Wald p, LR p, log-rank p, q),
   the multivariable Cox model with drop-one LR tests (``anova`` of nested ``coxph`` fits), restricted
-  cubic splines (Harrell knots and basis in base R code as documented by icistop.splines; overall and
+  cubic splines (Harrell knots and basis in base R code as documented by icistop.stats.splines; overall and
   non-linearity LR tests; HR curve with delta-method CI), maximally selected log-rank cut-points
   (``maxstat.test``, Lau94/Lau92) with the dichotomy's HR, cumulative incidence by marker level,
   Harrell's C (``concordance``), IPCW AUC(t) by the docstring's formula, the bootstrap optimism
@@ -50,19 +50,19 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "workflow" / "scripts"))
 
 from icistop import DAYS_PER_MONTH  # noqa: E402
-from icistop import biomarkers as bm  # noqa: E402
-from icistop import survival_analysis as sa  # noqa: E402
+from icistop.biomarkers import analysis as bm  # noqa: E402
+from icistop.survival import analysis as sa  # noqa: E402
 from icistop.continuation.ccw import clone_design, eligible, weight_diagnostics  # noqa: E402
 from icistop.continuation.ccw import km_table as ccw_km_table  # noqa: E402
-from icistop.continuation.data import confounder_design, prepare_panel  # noqa: E402
+from icistop.continuation.panel import confounder_design, prepare_panel  # noqa: E402
 from icistop.continuation.landmark import landmark_analysis, landmark_population  # noqa: E402
-from icistop.continuation.logit import logit_fit  # noqa: E402
+from icistop.stats.logistic import logit_fit  # noqa: E402
 from icistop.continuation.naive import naive_ever_stopped, stopped_early  # noqa: E402
 from icistop.continuation.protocol import protocol_from_config  # noqa: E402
 from icistop.continuation.timevarying import timevarying_cox  # noqa: E402
 from icistop.continuation.wkm import km_fit  # noqa: E402
-from icistop.report_table1 import table1  # noqa: E402
-from icistop.splines import harrell_knots  # noqa: E402
+from icistop.report.table1 import table1  # noqa: E402
+from icistop.stats.splines import harrell_knots  # noqa: E402
 
 pytestmark = pytest.mark.oracle
 
@@ -83,9 +83,9 @@ N_BOOT_DISCRIMINATION = 40  # the configured 200 resamples run the same code; fe
 # ----------------------------------------------------------------------------------------------- inputs
 def example_tables() -> dict:
     """The example's endpoints, assessments and ctDNA, derived by the workflow's own code."""
-    from icistop.cohort import define_cohorts, resolve_cutoff
-    from icistop.endpoints import derive_endpoints
-    from icistop.validation import validate_directory
+    from icistop.cohort.cohorts import define_cohorts, resolve_cutoff
+    from icistop.cohort.endpoints import derive_endpoints
+    from icistop.data.validation import validate_directory
 
     tables, _, summary = validate_directory(ROOT / CONFIG["data_dir"])
     assert summary["status"] == "passed"
@@ -216,7 +216,7 @@ def _truthy(v) -> bool:
 
 
 def survival_answers(ep: pd.DataFrame, scfg: dict) -> dict:
-    """Tables of the report's survival section (icistop.survival_analysis, as rules survival_*)."""
+    """Tables of the report's survival section (icistop.survival.analysis, as rules survival_*)."""
     out: dict = {}
     after, start, refs = scfg["groupings_after_stop"], scfg["groupings_from_start"], scfg["reference_levels"]
     conf = scfg["conf_level"]
@@ -262,8 +262,8 @@ def survival_answers(ep: pd.DataFrame, scfg: dict) -> dict:
 
 def table1_answers(ep: pd.DataFrame) -> dict:
     """Medians and IQR of the continuous Table 1 rows per stop reason and in total."""
-    from icistop.report_format import label
-    from icistop.report_table1 import TOTAL, VARIABLES
+    from icistop.report.format import label
+    from icistop.report.table1 import TOTAL, VARIABLES
 
     _, raw = table1(ep)
     names = {name: col for col, name, kind, _ in VARIABLES if kind == "continuous"}
@@ -466,7 +466,7 @@ def run_r(inp: dict, workdir: Path, parts=()) -> dict:
 
 
 def interval_inputs(seed: int = 20240614) -> list[dict]:
-    """Estimates with bootstrap replicates on each scale of icistop.intervals (a probability near 1, a
+    """Estimates with bootstrap replicates on each scale of icistop.stats.intervals (a probability near 1, a
     difference, a ratio, an HR, an RMST difference)."""
     rng = np.random.default_rng(seed)
     cases = [("surv_A_24", 0.942, 0.942 + 0.03 * rng.standard_normal(500)),
@@ -480,7 +480,7 @@ def interval_inputs(seed: int = 20240614) -> list[dict]:
 
 def interval_answers(cases: list[dict]) -> dict:
     """icistop.intervals.bootstrap_interval (the continuation tables' CIs) per estimand and method."""
-    from icistop.intervals import bootstrap_interval, scale_of
+    from icistop.stats.intervals import bootstrap_interval, scale_of
 
     out: dict = {}
     for c in cases:

@@ -27,11 +27,11 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "workflow" / "scripts"))
 
-from icistop.cif import cause_specific_cox, cif_at, cif_table  # noqa: E402
-from icistop.coxph import cox_fit, time_split_hr  # noqa: E402
-from icistop.km import followup_reverse_km, km_at, km_median, km_quantiles, km_table  # noqa: E402
-from icistop.logrank import logrank  # noqa: E402
-from icistop.rmst import rmst_from_table  # noqa: E402
+from icistop.stats.cif import cause_specific_cox, cif_at, cif_table  # noqa: E402
+from icistop.stats.cox import cox_fit, time_split_hr  # noqa: E402
+from icistop.stats.km import followup_reverse_km, km_at, km_median, km_quantiles, km_table  # noqa: E402
+from icistop.stats.logrank import logrank  # noqa: E402
+from icistop.stats.rmst import rmst_from_table  # noqa: E402
 
 FIXTURES = ROOT / "tests" / "fixtures" / "oracle"
 R_SCRIPT = ROOT / "tests" / "oracle" / "survival_oracle.R"

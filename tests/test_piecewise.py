@@ -1,11 +1,11 @@
-"""Piecewise-constant hazard (icistop.piecewise) by hand."""
+"""Piecewise-constant hazard (icistop.stats.piecewise) by hand."""
 
 import numpy as np
 import pandas as pd
 import pytest
 from scipy.stats import chi2
 
-from icistop.piecewise import piecewise_hazard, poisson_exact_ci
+from icistop.stats.piecewise import piecewise_hazard, poisson_exact_ci
 
 
 def test_events_person_time_and_rates_by_hand():
@@ -45,7 +45,7 @@ def test_entry_open_interval_and_groups():
 
 
 def test_plot_piecewise_hazard_returns_figure():
-    from icistop.survplots import plot_piecewise_hazard
+    from icistop.plots.survival import plot_piecewise_hazard
     d = pd.DataFrame(dict(time=[5, 15, 30, 40, 12, 3], event=[1, 0, 1, 1, 1, 0], g=list("ababab")))
     fig = plot_piecewise_hazard(piecewise_hazard(d, "time", "event", group="g"))
     assert fig.__class__.__name__ == "Figure"

@@ -1,7 +1,7 @@
 """The HTML report: privacy helpers, formatting, Table 1, generated text, escaping and assembly (fast).
 
 The stage sections are fed small hand-made tables with the columns the report reads (the reading
-contract documented in icistop/report_survival.py, report_continuation.py, report_biomarkers.py).
+contract documented in icistop/report/survival.py, report_continuation.py, report_biomarkers.py).
 """
 
 import json
@@ -13,23 +13,23 @@ import pandas as pd
 import pytest
 
 import minicohort
-from icistop.cohort import define_cohorts, resolve_cutoff
-from icistop.endpoints import derive_endpoints
-from icistop.privacy import count_pct, find_leaks, mask_message, site_labels, suppress_count
-from icistop.report import build_context, privacy_leaks, render
-from icistop.report_biomarkers import biomarkers_section
-from icistop.report_context import json_safe
-from icistop.report_continuation import continuation_section
-from icistop.report_core import cohort_section, data_section, swimmer_section, table1_section
-from icistop.report_figures import save_figure
-from icistop.report_findings import biomarker_sentences, continuation_sentences, survival_sentences
-from icistop.report_format import estimate_ci, p_equals, pvalue
-from icistop.report_methods import methods_sections
-from icistop.report_provenance import provenance
-from icistop.report_survival import survival_section
-from icistop.report_table1 import table1
-from icistop.tableio import write_json, write_tsv
-from icistop.validation import validate_directory
+from icistop.cohort.cohorts import define_cohorts, resolve_cutoff
+from icistop.cohort.endpoints import derive_endpoints
+from icistop.report.privacy import count_pct, find_leaks, mask_message, site_labels, suppress_count
+from icistop.report.render import build_context, privacy_leaks, render
+from icistop.report.biomarkers import biomarkers_section
+from icistop.report.context import json_safe
+from icistop.report.continuation import continuation_section
+from icistop.report.core import cohort_section, data_section, swimmer_section, table1_section
+from icistop.report.figures import save_figure
+from icistop.report.findings import biomarker_sentences, continuation_sentences, survival_sentences
+from icistop.report.format import estimate_ci, p_equals, pvalue
+from icistop.report.methods import methods_sections
+from icistop.report.provenance import provenance
+from icistop.report.survival import survival_section
+from icistop.report.table1 import table1
+from icistop.data.tableio import write_json, write_tsv
+from icistop.data.validation import validate_directory
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "workflow/report/templates/report.html.j2"
@@ -388,7 +388,7 @@ class FakeWorkflow:
 
 
 def test_wiring_includes_a_stage_only_when_configured_and_its_rules_exist():
-    from icistop.report_wiring import ReportWiring, WiringError
+    from icistop.report.wiring import ReportWiring, WiringError
 
     cfg = {"report": {"show_identifiers": False, "small_cell_k": 3}, "biomarkers": {}, "continuation": {"outcomes": ["os"]}}
     bio = ReportWiring(cfg).stage_files("biomarkers")

@@ -1,10 +1,10 @@
-"""RMST (icistop.rmst) on hand-computed examples; R agreement is in test_oracle_survival.py."""
+"""RMST (icistop.stats.rmst) on hand-computed examples; R agreement is in test_oracle_survival.py."""
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from icistop.rmst import rmst, rmst_diff
+from icistop.stats.rmst import rmst, rmst_diff
 
 
 def test_uncensored_rmst_is_mean_of_truncated_times():

@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 
-from icistop import run_history as rh
+from icistop.report import history as rh
 
 
 def endpoints(n_stop=3, events=1):

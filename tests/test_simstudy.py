@@ -9,12 +9,12 @@ import pandas as pd
 import pytest
 import yaml
 
-from icistop import synth
+from icistop.data import synth
 from icistop.continuation import simstudy
 from icistop.continuation.bootstrap import bootstrap_replicates, ccw_point
 from icistop.continuation.estimability import Rules
 from icistop.continuation.protocol import Protocol
-from icistop.continuation.report import estimates_table
+from icistop.continuation.tables import estimates_table
 from workflow_copy import copy_workflow, snakemake
 
 ROOT = Path(__file__).resolve().parents[1]

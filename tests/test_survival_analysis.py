@@ -1,11 +1,11 @@
-"""Survival stage orchestration (icistop.survival_analysis) on generated endpoint tables."""
+"""Survival stage orchestration (icistop.survival.analysis) on generated endpoint tables."""
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from icistop import survival_analysis as sa
-from icistop.km import km_at, km_table
+from icistop.survival import analysis as sa
+from icistop.stats.km import km_at, km_table
 
 
 def fake_endpoints(n=300, seed=1):
@@ -111,7 +111,7 @@ def test_hazard_intervals():
 
 
 def test_cause_specific_cox_equals_engine():
-    from icistop.cif import cause_specific_cox
+    from icistop.stats.cif import cause_specific_cox
 
     e = fake_endpoints()
     tables, _ = sa.competing_risks(e, [12], ["stop_reason"], {"stop_reason": "planned_completion"})

@@ -1,4 +1,4 @@
-"""Synthetic cohort generator (icistop.synth): determinism, contract, calibration, counterfactual truth."""
+"""Synthetic cohort generator (icistop.data.synth): determinism, contract, calibration, counterfactual truth."""
 
 from dataclasses import asdict, replace
 from pathlib import Path
@@ -9,8 +9,9 @@ import pytest
 import yaml
 from lifelines import KaplanMeierFitter
 
-from icistop import DAYS_PER_MONTH, synth
-from icistop.validation import validate_directory
+from icistop import DAYS_PER_MONTH
+from icistop.data import synth
+from icistop.data.validation import validate_directory
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "resources" / "example"

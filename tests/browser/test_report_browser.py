@@ -16,8 +16,8 @@ import pytest
 
 from browser.cdp import errors, external_requests, find_chromium, inspect_page
 from browser.report_run import example_run, stage_included
-from icistop.report_format import estimate_ci, pvalue
-from icistop.tableio import read_json
+from icistop.report.format import estimate_ci, pvalue
+from icistop.data.tableio import read_json
 
 pytestmark = pytest.mark.slow
 

@@ -439,7 +439,7 @@ part_multivariable <- function() {
   put("multivariable|(model)|model_lr_stat", ct$lrt); put("multivariable|(model)|model_p_lr", ct$lrt_p)
 }
 
-# Harrell's default knots (Regression Modeling Strategies 2.4.5, as documented in icistop.splines):
+# Harrell's default knots (Regression Modeling Strategies 2.4.5, as documented in icistop.stats.splines):
 # quantiles .05/.35/.65/.95 for 4 knots (3: .10/.50/.90; 5-6 equally spaced in [.05, .95];
 # 7+: [.025, .975]); a value tied in >= 5% of the data at either end (no interior value that
 # frequent) becomes the next distinct value as an outer knot; with < 100 values the outer knots
@@ -566,7 +566,7 @@ part_cif_marker <- function() {
   }
 }
 
-# IPCW cumulative/dynamic AUC(t) as the icistop.discrimination docstring defines it: cases T <= t with an
+# IPCW cumulative/dynamic AUC(t) as the icistop.stats.discrimination docstring defines it: cases T <= t with an
 # event, weighted 1 / G(T-) (G: Kaplan-Meier of the censoring times, censorings at T not yet counted),
 # controls T > t (common weight 1 / G(t), which cancels); score ties count 1/2.
 auc_ipcw_r <- function(time, event, score, t) {
@@ -779,7 +779,7 @@ part_ccw <- function() {
   }
 }
 
-# bootstrap confidence intervals of the continuation tables (icistop.intervals, documented there):
+# bootstrap confidence intervals of the continuation tables (icistop.stats.intervals, documented there):
 # transformed-scale Wald with the bootstrap SD (cloglog for probabilities, atanh for differences, log for
 # ratios / HRs with the SD of the log replicates, identity otherwise; delta method) and percentile (type 7)
 part_intervals <- function() {

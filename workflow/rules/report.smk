@@ -2,13 +2,13 @@
 # Each section is built by its own rule (report_<section>) from a named dict of input files into
 # results/report/sections/<section>.json plus its figures (results/figures/*.png|svg) and display
 # tables (results/tables/*.tsv); rule report assembles the page. Which stage sections are part of the
-# run, and the files each reads, is decided in workflow/scripts/icistop/report_wiring.py.
+# run, and the files each reads, is decided in workflow/scripts/icistop/report/wiring.py.
 
 import sys
 
 sys.path.insert(0, f"{workflow.current_basedir}/../scripts")
 
-from icistop.report_wiring import ReportWiring
+from icistop.report.wiring import ReportWiring
 
 REPORT_WIRING = ReportWiring(config, workflow, report, contract_tables=CONTRACT_TABLES)
 
@@ -27,7 +27,7 @@ rule report_data:
     conda:
         "../envs/icistop.yaml"
     params:
-        **code_version("report_section.py", dispatch="icistop.report_core"),
+        **code_version("report_section.py", dispatch="icistop.report.core"),
         **REPORT_WIRING.privacy,
         section="data",
         options=REPORT_WIRING.section_options("data"),
@@ -49,7 +49,7 @@ rule report_cohort:
     conda:
         "../envs/icistop.yaml"
     params:
-        **code_version("report_section.py", dispatch="icistop.report_core"),
+        **code_version("report_section.py", dispatch="icistop.report.core"),
         **REPORT_WIRING.privacy,
         section="cohort",
         options=REPORT_WIRING.section_options("cohort"),
@@ -75,7 +75,7 @@ rule report_table1:
     conda:
         "../envs/icistop.yaml"
     params:
-        **code_version("report_section.py", dispatch="icistop.report_core"),
+        **code_version("report_section.py", dispatch="icistop.report.core"),
         **REPORT_WIRING.privacy,
         section="table1",
         options=REPORT_WIRING.section_options("table1"),
@@ -97,7 +97,7 @@ rule report_swimmer:
     conda:
         "../envs/icistop.yaml"
     params:
-        **code_version("report_section.py", dispatch="icistop.report_core"),
+        **code_version("report_section.py", dispatch="icistop.report.core"),
         **REPORT_WIRING.privacy,
         section="swimmer",
         options=REPORT_WIRING.section_options("swimmer"),
@@ -119,7 +119,7 @@ rule report_survival:
     conda:
         "../envs/icistop.yaml"
     params:
-        **code_version("report_section.py", dispatch="icistop.report_survival"),
+        **code_version("report_section.py", dispatch="icistop.report.survival"),
         **REPORT_WIRING.privacy,
         section="survival",
         options=REPORT_WIRING.section_options("survival"),
@@ -141,7 +141,7 @@ rule report_continuation:
     conda:
         "../envs/icistop.yaml"
     params:
-        **code_version("report_section.py", dispatch="icistop.report_continuation"),
+        **code_version("report_section.py", dispatch="icistop.report.continuation"),
         **REPORT_WIRING.privacy,
         section="continuation",
         options=REPORT_WIRING.section_options("continuation"),
@@ -163,7 +163,7 @@ rule report_biomarkers:
     conda:
         "../envs/icistop.yaml"
     params:
-        **code_version("report_section.py", dispatch="icistop.report_biomarkers"),
+        **code_version("report_section.py", dispatch="icistop.report.biomarkers"),
         **REPORT_WIRING.privacy,
         section="biomarkers",
         options=REPORT_WIRING.section_options("biomarkers"),

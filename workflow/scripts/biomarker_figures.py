@@ -9,8 +9,8 @@ from pathlib import Path  # noqa: E402
 
 import pandas as pd  # noqa: E402
 
-from icistop import biomarker_plots as bp  # noqa: E402
-from icistop.biomarkers import top_markers  # noqa: E402
+from icistop.biomarkers import plots as bp  # noqa: E402
+from icistop.biomarkers.analysis import top_markers  # noqa: E402
 from icistop.runner import run_step  # noqa: E402
 
 

@@ -8,9 +8,9 @@ import logging  # noqa: E402
 
 import pandas as pd  # noqa: E402
 
-from icistop.biomarkers import horizon_fisher, params_config  # noqa: E402
+from icistop.biomarkers.analysis import horizon_fisher, params_config  # noqa: E402
 from icistop.runner import run_step  # noqa: E402
-from icistop.tableio import write_tsv  # noqa: E402
+from icistop.data.tableio import write_tsv  # noqa: E402
 
 
 def main(smk):

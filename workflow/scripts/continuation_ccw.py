@@ -11,7 +11,7 @@ from icistop.continuation.ccw import km_table, run_ccw, weight_diagnostics  # no
 from icistop.continuation.pipeline import load_analysis, protocol_for, scalars  # noqa: E402
 from icistop.continuation.plots import km_figure, weight_figure  # noqa: E402
 from icistop.runner import run_step  # noqa: E402
-from icistop.tableio import write_json, write_tsv  # noqa: E402
+from icistop.data.tableio import write_json, write_tsv  # noqa: E402
 
 
 def main(smk):

@@ -7,11 +7,11 @@ sys.path.insert(0, snakemake.scriptdir)  # noqa: F821
 
 import pandas as pd  # noqa: E402
 
-from icistop.continuation.report import comparison_table, estimates_table, interaction_table  # noqa: E402
+from icistop.continuation.tables import comparison_table, estimates_table, interaction_table  # noqa: E402
 from icistop.continuation.bootstrap import gather  # noqa: E402
 from icistop.continuation.estimability import rules_from_config  # noqa: E402
 from icistop.runner import run_step  # noqa: E402
-from icistop.tableio import read_json, write_tsv  # noqa: E402
+from icistop.data.tableio import read_json, write_tsv  # noqa: E402
 
 
 def main(smk):

@@ -10,7 +10,7 @@ from icistop.continuation.landmark import landmark_interaction, landmark_km, lan
 from icistop.continuation.pipeline import load_analysis, protocol_for, with_reason  # noqa: E402
 from icistop.continuation.plots import km_figure  # noqa: E402
 from icistop.runner import run_step  # noqa: E402
-from icistop.tableio import write_tsv  # noqa: E402
+from icistop.data.tableio import write_tsv  # noqa: E402
 
 
 def main(smk):

@@ -10,7 +10,7 @@ from icistop import DAYS_PER_MONTH  # noqa: E402
 from icistop.continuation.naive import fixed_duration_groups, naive_ever_stopped  # noqa: E402
 from icistop.continuation.pipeline import load_analysis, protocol_for, scalars, with_reason  # noqa: E402
 from icistop.runner import run_step  # noqa: E402
-from icistop.tableio import write_tsv  # noqa: E402
+from icistop.data.tableio import write_tsv  # noqa: E402
 
 
 def main(smk):

@@ -6,7 +6,7 @@ sys.path.insert(0, snakemake.scriptdir)  # noqa: F821
 
 from icistop.continuation.protocol import protocol_from_config, protocol_table  # noqa: E402
 from icistop.runner import run_step  # noqa: E402
-from icistop.tableio import write_tsv  # noqa: E402
+from icistop.data.tableio import write_tsv  # noqa: E402
 
 
 def main(smk):

@@ -7,7 +7,7 @@ sys.path.insert(0, snakemake.scriptdir)  # noqa: F821
 from icistop.continuation.pipeline import load_analysis, protocol_for, with_reason  # noqa: E402
 from icistop.continuation.timevarying import timevarying_cox  # noqa: E402
 from icistop.runner import run_step  # noqa: E402
-from icistop.tableio import write_tsv  # noqa: E402
+from icistop.data.tableio import write_tsv  # noqa: E402
 
 
 def main(smk):

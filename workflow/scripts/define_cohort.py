@@ -4,9 +4,9 @@ import sys
 
 sys.path.insert(0, snakemake.scriptdir)  # noqa: F821
 
-from icistop.cohort import cohort_flow, resolve_cutoff  # noqa: E402
+from icistop.cohort.cohorts import cohort_flow, resolve_cutoff  # noqa: E402
 from icistop.runner import run_step  # noqa: E402
-from icistop.tableio import read_validated, write_json, write_tsv  # noqa: E402
+from icistop.data.tableio import read_validated, write_json, write_tsv  # noqa: E402
 
 
 def main(smk):

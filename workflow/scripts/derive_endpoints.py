@@ -6,9 +6,9 @@ sys.path.insert(0, snakemake.scriptdir)  # noqa: F821
 
 import pandas as pd  # noqa: E402
 
-from icistop.endpoints import derive_endpoints  # noqa: E402
+from icistop.cohort.endpoints import derive_endpoints  # noqa: E402
 from icistop.runner import run_step  # noqa: E402
-from icistop.tableio import read_json, read_validated  # noqa: E402
+from icistop.data.tableio import read_json, read_validated  # noqa: E402
 
 
 def main(smk):

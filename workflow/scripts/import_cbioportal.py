@@ -8,8 +8,8 @@ from pathlib import Path  # noqa: E402
 
 import pandas as pd  # noqa: E402
 
-from icistop.adapters import import_cbioportal  # noqa: E402
-from icistop.issues import DataError, Issue  # noqa: E402
+from icistop.data.cbioportal import import_cbioportal  # noqa: E402
+from icistop.data.issues import DataError, Issue  # noqa: E402
 from icistop.runner import run_step  # noqa: E402
 
 

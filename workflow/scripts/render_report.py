@@ -19,13 +19,13 @@ from pathlib import Path  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from icistop import __version__  # noqa: E402
-from icistop.issues import DataError, Issue  # noqa: E402
-from icistop.report import ISO_DATE, build_context, privacy_leaks, render  # noqa: E402
-from icistop.report_methods import methods_sections  # noqa: E402
-from icistop.report_provenance import provenance  # noqa: E402
-from icistop.run_history import append_run, compare, key_numbers, previous_different_run, read_history  # noqa: E402
+from icistop.data.issues import DataError, Issue  # noqa: E402
+from icistop.report.render import ISO_DATE, build_context, privacy_leaks, render  # noqa: E402
+from icistop.report.methods import methods_sections  # noqa: E402
+from icistop.report.provenance import provenance  # noqa: E402
+from icistop.report.history import append_run, compare, key_numbers, previous_different_run, read_history  # noqa: E402
 from icistop.runner import run_step  # noqa: E402
-from icistop.tableio import read_json  # noqa: E402
+from icistop.data.tableio import read_json  # noqa: E402
 
 
 def data_identifiers_and_dates(table_paths):

@@ -16,39 +16,39 @@ from pathlib import Path  # noqa: E402
 
 import pandas as pd  # noqa: E402
 
-from icistop.report_context import NOT_RUN, json_safe  # noqa: E402
-from icistop.report_figures import message_figure, save_figure  # noqa: E402
+from icistop.report.context import NOT_RUN, json_safe  # noqa: E402
+from icistop.report.figures import message_figure, save_figure  # noqa: E402
 from icistop.runner import run_step  # noqa: E402
-from icistop.tableio import write_json, write_tsv  # noqa: E402
+from icistop.data.tableio import write_json, write_tsv  # noqa: E402
 
 
 def build(section: str, files: dict, params):
     k = int(params.small_cell_k)
     show = bool(params.show_identifiers)
     if section == "data":
-        from icistop.report_core import data_section
+        from icistop.report.core import data_section
         return data_section(files, show_identifiers=show, k=k)
     if section == "cohort":
-        from icistop.report_core import cohort_section
+        from icistop.report.core import cohort_section
         return cohort_section(files, k=k)
     if section == "table1":
-        from icistop.report_core import table1_section
+        from icistop.report.core import table1_section
         return table1_section(files, show_identifiers=show, k=k)
     if section == "swimmer":
-        from icistop.report_core import swimmer_section
+        from icistop.report.core import swimmer_section
         opts = params.options
         return swimmer_section(files, enabled=bool(opts.get("swimmer", True)), k=k,
                                max_patients=int(opts.get("max_patients", 500)), seed=int(opts.get("seed", 0)))
     if section == "survival":
-        from icistop.report_survival import survival_section
+        from icistop.report.survival import survival_section
         opts = params.options
         return survival_section(files, k=k, min_at_risk_frac=float(opts.get("min_at_risk_frac", 0.0)),
                                 risk_times=opts.get("risk_times"), figures_wanted=opts.get("figures"))
     if section == "continuation":
-        from icistop.report_continuation import continuation_section
+        from icistop.report.continuation import continuation_section
         return continuation_section(files, params.options.get("outcomes", ["pfs"]), k=k)
     if section == "biomarkers":
-        from icistop.report_biomarkers import biomarkers_section
+        from icistop.report.biomarkers import biomarkers_section
         return biomarkers_section(files, k=k, q_threshold=float(params.options.get("q_threshold", 0.1)))
     raise ValueError(f"unknown report section {section!r}")
 

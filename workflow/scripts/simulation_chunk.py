@@ -9,7 +9,7 @@ from icistop.continuation.estimability import rules_from_config  # noqa: E402
 from icistop.continuation.protocol import protocol_from_config  # noqa: E402
 from icistop.continuation.simstudy import chunk_replicates, run_chunk  # noqa: E402
 from icistop.runner import run_step  # noqa: E402
-from icistop.tableio import write_tsv  # noqa: E402
+from icistop.data.tableio import write_tsv  # noqa: E402
 
 
 def main(smk):

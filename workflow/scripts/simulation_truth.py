@@ -7,7 +7,7 @@ sys.path.insert(0, snakemake.scriptdir)  # noqa: F821
 from icistop.continuation.protocol import protocol_from_config  # noqa: E402
 from icistop.continuation.simstudy import scenario_truth  # noqa: E402
 from icistop.runner import run_step  # noqa: E402
-from icistop.tableio import write_json  # noqa: E402
+from icistop.data.tableio import write_json  # noqa: E402
 
 
 def main(smk):

@@ -7,8 +7,8 @@ sys.path.insert(0, snakemake.scriptdir)  # noqa: F821
 import pandas as pd  # noqa: E402
 
 from icistop.runner import run_step  # noqa: E402
-from icistop.survival_analysis import compare_groups, notes_frame  # noqa: E402
-from icistop.tableio import write_tsv  # noqa: E402
+from icistop.survival.analysis import compare_groups, notes_frame  # noqa: E402
+from icistop.data.tableio import write_tsv  # noqa: E402
 
 
 def main(smk):

@@ -8,11 +8,11 @@ from pathlib import Path  # noqa: E402
 
 import pandas as pd  # noqa: E402
 
-from icistop.figure_utils import placeholder_figure  # noqa: E402
+from icistop.plots.common import placeholder_figure  # noqa: E402
 from icistop.runner import run_step  # noqa: E402
-from icistop.survival_analysis import ENDPOINTS, competing_risks, endpoint_data, notes_frame  # noqa: E402
-from icistop.survplots import plot_cif, save_figure  # noqa: E402
-from icistop.tableio import write_tsv  # noqa: E402
+from icistop.survival.analysis import ENDPOINTS, competing_risks, endpoint_data, notes_frame  # noqa: E402
+from icistop.plots.survival import plot_cif, save_figure  # noqa: E402
+from icistop.data.tableio import write_tsv  # noqa: E402
 
 
 def main(smk):

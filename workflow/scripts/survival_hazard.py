@@ -8,11 +8,11 @@ from pathlib import Path  # noqa: E402
 
 import pandas as pd  # noqa: E402
 
-from icistop.figure_utils import placeholder_figure  # noqa: E402
+from icistop.plots.common import placeholder_figure  # noqa: E402
 from icistop.runner import run_step  # noqa: E402
-from icistop.survival_analysis import OVERALL, hazard_by_interval, notes_frame  # noqa: E402
-from icistop.survplots import plot_piecewise_hazard, save_figure  # noqa: E402
-from icistop.tableio import write_tsv  # noqa: E402
+from icistop.survival.analysis import OVERALL, hazard_by_interval, notes_frame  # noqa: E402
+from icistop.plots.survival import plot_piecewise_hazard, save_figure  # noqa: E402
+from icistop.data.tableio import write_tsv  # noqa: E402
 
 
 def main(smk):

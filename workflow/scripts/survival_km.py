@@ -8,11 +8,11 @@ from pathlib import Path  # noqa: E402
 
 import pandas as pd  # noqa: E402
 
-from icistop.figure_utils import placeholder_figure  # noqa: E402
+from icistop.plots.common import placeholder_figure  # noqa: E402
 from icistop.runner import run_step  # noqa: E402
-from icistop.survival_analysis import ENDPOINTS, endpoint_data, finite_or_nan, km_analyses, notes_frame, unavailable_reason, usable_groups  # noqa: E402
-from icistop.survplots import plot_km, save_figure  # noqa: E402
-from icistop.tableio import write_tsv  # noqa: E402
+from icistop.survival.analysis import ENDPOINTS, endpoint_data, finite_or_nan, km_analyses, notes_frame, unavailable_reason, usable_groups  # noqa: E402
+from icistop.plots.survival import plot_km, save_figure  # noqa: E402
+from icistop.data.tableio import write_tsv  # noqa: E402
 
 FIGURES = {  # figure name -> (endpoint, grouping)
     "pfs_after_stop": ("pfs_after_stop", None),

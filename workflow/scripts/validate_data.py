@@ -9,11 +9,11 @@ from pathlib import Path  # noqa: E402
 
 import pandas as pd  # noqa: E402
 
-from icistop.contract import load_schema  # noqa: E402
-from icistop.issues import DataError, Issue  # noqa: E402
+from icistop.data.contract import load_schema  # noqa: E402
+from icistop.data.issues import DataError, Issue  # noqa: E402
 from icistop.runner import run_step  # noqa: E402
-from icistop.tableio import write_json, write_tsv  # noqa: E402
-from icistop.validation import validate_directory  # noqa: E402
+from icistop.data.tableio import write_json, write_tsv  # noqa: E402
+from icistop.data.validation import validate_directory  # noqa: E402
 
 
 def main(smk):

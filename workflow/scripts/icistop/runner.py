@@ -14,7 +14,7 @@ import sys
 import time
 import traceback
 
-from .issues import DataError
+from icistop.data.issues import DataError
 
 
 def log_path(snakemake, name: str | None = None) -> str | None:

@@ -21,10 +21,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .ccw import build_clones, clone_design, clone_weights, eligible, estimate, horizon_contrasts
-from .protocol import Protocol
-from .wcox import CoxRefit, cox_fit
-from .wkm import KMIndex
+from icistop.continuation.ccw import build_clones, clone_design, clone_weights, eligible, estimate, horizon_contrasts
+from icistop.continuation.protocol import Protocol
+from icistop.continuation.wcox import CoxRefit, cox_fit
+from icistop.continuation.wkm import KMIndex
 
 
 def shard_replicates(n_boot: int, n_shards: int, shard: int) -> list[int]:

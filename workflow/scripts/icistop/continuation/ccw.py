@@ -44,12 +44,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..km import conf_limits
-from .data import confounder_design
-from .logit import logit_fit, logit_predict
-from .protocol import Protocol
-from .wcox import cox_fit
-from .wkm import cluster_sum, km_fit
+from icistop.stats.km import conf_limits
+from icistop.continuation.panel import confounder_design
+from icistop.stats.logistic import logit_fit, logit_predict
+from icistop.continuation.protocol import Protocol
+from icistop.continuation.wcox import cox_fit
+from icistop.continuation.wkm import cluster_sum, km_fit
 
 
 def eligible(panel: pd.DataFrame, p: Protocol) -> np.ndarray:

@@ -14,11 +14,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..km import conf_limits
-from .data import confounder_design
-from .protocol import Protocol
-from .wcox import NOT_CONVERGED, cox_fit
-from .wkm import km_fit
+from icistop.stats.km import conf_limits
+from icistop.continuation.panel import confounder_design
+from icistop.continuation.protocol import Protocol
+from icistop.continuation.wcox import NOT_CONVERGED, cox_fit
+from icistop.continuation.wkm import km_fit
 
 
 def landmark_population(panel: pd.DataFrame, L: float, p: Protocol) -> pd.DataFrame:

@@ -16,9 +16,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .protocol import Protocol
-from .wcox import NOT_CONVERGED, cox_fit
-from .wkm import km_fit
+from icistop.continuation.protocol import Protocol
+from icistop.continuation.wcox import NOT_CONVERGED, cox_fit
+from icistop.continuation.wkm import km_fit
 
 NAIVE_LABEL = "NAIVE (immortal-time biased)"
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .data import prepare_panel
-from .protocol import Protocol, protocol_from_config
+from icistop.continuation.panel import prepare_panel
+from icistop.continuation.protocol import Protocol, protocol_from_config
 
 
 def outcome_unavailable(endpoints: pd.DataFrame, outcome: str) -> str | None:

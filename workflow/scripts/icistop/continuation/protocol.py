@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 
 import pandas as pd
 
-from ..intervals import CI_METHODS
+from icistop.stats.intervals import CI_METHODS
 
 DEFAULT_CONFOUNDERS = ("age_at_ici_start", "ecog", "sidedness", "braf_v600e", "n_met_sites")
 

@@ -1,8 +1,8 @@
 """Simulation study: naive, landmark and clone-censor-weight estimators against the truth.
 
 For each scenario (generator ``continuation_hr`` x ``confounding``, optionally a lower progression
-hazard after the landmark, ``hazard_factor``) and replicate, draw one cohort from :mod:`icistop.synth`,
-derive the endpoints once with :mod:`icistop.endpoints` (the workflow's own code path) and analyse
+hazard after the landmark, ``hazard_factor``) and replicate, draw one cohort from :mod:`icistop.data.synth`,
+derive the endpoints once with :mod:`icistop.cohort.endpoints` (the workflow's own code path) and analyse
 PFS and OS (one analysis panel each). Estimators and interval methods (column ``method``):
 
 - naive: ever-stopped-early vs continued from ICI start (Cox log HR; KM difference at landmark + h);
@@ -36,14 +36,14 @@ from dataclasses import fields, replace
 import numpy as np
 import pandas as pd
 
-from ..intervals import CI_METHODS, log_interval, scale_of, wald_interval, z_value
-from .bootstrap import bootstrap_replicates, ccw_point
-from .data import prepare_panel
-from .estimability import Rules
-from .landmark import landmark_analysis
-from .naive import naive_ever_stopped
-from .protocol import Protocol
-from .report import _replicate_usable, estimates_table
+from icistop.stats.intervals import CI_METHODS, log_interval, scale_of, wald_interval, z_value
+from icistop.continuation.bootstrap import bootstrap_replicates, ccw_point
+from icistop.continuation.panel import prepare_panel
+from icistop.continuation.estimability import Rules
+from icistop.continuation.landmark import landmark_analysis
+from icistop.continuation.naive import naive_ever_stopped
+from icistop.continuation.protocol import Protocol
+from icistop.continuation.tables import _replicate_usable, estimates_table
 
 OUTCOMES = ("pfs", "os")
 REFERENCE_METHODS = ("known_weights", "plain_wald", "transformed_sd")
@@ -71,8 +71,8 @@ def _typed_tables(tables: dict) -> dict:
 
 def tables_to_panels(tables: dict, outcomes=OUTCOMES, pfs_censor_at: str = "last_assessment") -> dict:
     """Contract tables -> endpoints (the workflow's derive_endpoints, once) -> one analysis panel per outcome."""
-    from ..cohort import define_cohorts, resolve_cutoff
-    from ..endpoints import derive_endpoints
+    from icistop.cohort.cohorts import define_cohorts, resolve_cutoff
+    from icistop.cohort.endpoints import derive_endpoints
 
     t = _typed_tables(tables)
     cutoff = resolve_cutoff(t, None)
@@ -90,7 +90,7 @@ def tables_to_panel(tables: dict, outcome: str = "pfs", pfs_censor_at: str = "la
 # one replicate
 
 def _g(values, scale: str) -> np.ndarray:
-    """Transform of :mod:`icistop.intervals` (cloglog, atanh, log, identity); NaN outside its domain."""
+    """Transform of :mod:`icistop.stats.intervals` (cloglog, atanh, log, identity); NaN outside its domain."""
     v = np.asarray(values, float)
     with np.errstate(divide="ignore", invalid="ignore"):
         if scale == "cloglog":
@@ -416,7 +416,7 @@ def scenario_params(scenario: dict, n_patients: int | None = None, seed: int | N
     SD response classes (``hazard_pr``, ``hazard_sd``) on the pieces starting at or after
     ``hazard_factor_from`` months after ICI start (default 12, a ``hazard_edges`` value): a higher-
     survival population after the landmark with the same stopping and confounding."""
-    from ..synth import GeneratorParams
+    from icistop.data.synth import GeneratorParams
 
     unknown = set(scenario) - set(SCENARIO_KEYS)
     if unknown:
@@ -446,7 +446,7 @@ def chunk_replicates(n_replicates: int, n_chunks: int, chunk: int) -> list[int]:
 
 def scenario_truth(scenario: dict, p: Protocol, n: int, seed: int) -> dict:
     """Counterfactual truth (PFS, and OS under ``"os"``) of a scenario under protocol ``p``."""
-    from ..synth import counterfactual_truth
+    from icistop.data.synth import counterfactual_truth
 
     return counterfactual_truth(scenario_params(scenario), landmark=p.landmark, grace=(p.landmark, p.grace_end),
                                 completion=p.completion,
@@ -459,7 +459,7 @@ def run_chunk(scenario: dict, scenario_index: int, replicates, p: Protocol, n_pa
     """All estimators on the given replicates of one scenario: one cohort and one endpoint derivation per
     replicate, analysed for each outcome (bootstrap seed = replicate seed, so PFS and OS resample the
     same patients, as the workflow does). Rows per replicate x outcome x estimator x method x estimand."""
-    from ..synth import generate_cohort
+    from icistop.data.synth import generate_cohort
 
     out = []
     for rep in replicates:
@@ -486,9 +486,9 @@ def _main(argv=None) -> None:
 
     import yaml
 
-    from .. import DAYS_PER_MONTH
-    from .estimability import rules_from_config
-    from .protocol import protocol_from_config
+    from icistop import DAYS_PER_MONTH
+    from icistop.continuation.estimability import rules_from_config
+    from icistop.continuation.protocol import protocol_from_config
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", required=True)

@@ -15,9 +15,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .data import confounder_design
-from .protocol import Protocol
-from .wcox import NOT_CONVERGED, cox_fit
+from icistop.continuation.panel import confounder_design
+from icistop.continuation.protocol import Protocol
+from icistop.continuation.wcox import NOT_CONVERGED, cox_fit
 
 
 def split_episodes(panel: pd.DataFrame, entry: float = 0.0, horizon: float | None = None) -> pd.DataFrame:

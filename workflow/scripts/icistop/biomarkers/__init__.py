@@ -1,0 +1,1 @@
+"""Question 3: biomarkers of progression after stopping."""

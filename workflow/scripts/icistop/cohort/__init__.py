@@ -1,0 +1,1 @@
+"""Cohort definition and endpoints."""

@@ -1,0 +1,1 @@
+"""Input data: contract, validation, issues, table I/O, adapters, synthetic generator."""

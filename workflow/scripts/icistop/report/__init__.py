@@ -1,0 +1,1 @@
+"""The HTML report: section builders, formatting, privacy, provenance, rendering."""

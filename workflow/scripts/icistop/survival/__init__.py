@@ -1,0 +1,1 @@
+"""Question 1: survival after stopping ICI (tables for the report)."""
