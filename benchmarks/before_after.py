@@ -70,9 +70,11 @@ elif task == "harrell_c":
     sec, out = timed(lambda: disc.harrell_c(t, e, score))
     res = {"seconds": sec, "values": [out["c"]]}
 elif task == "horizon_fisher":
-    from icistop.biomarkers import analysis as bm
-    data, _ = bm.prepare_analysis_data(ep, None, cfg["biomarkers"])
-    sec, out = timed(lambda: bm.horizon_fisher(data, cfg["biomarkers"]))
+    from icistop.biomarkers.horizon import horizon_fisher
+    from icistop.biomarkers.markers import prepare_analysis_data
+    from icistop.stats import discrimination as disc
+    data, _ = prepare_analysis_data(ep, None, cfg["biomarkers"])
+    sec, out = timed(lambda: horizon_fisher(data, cfg["biomarkers"]))
     res = {"seconds": sec, "values": pd.to_numeric(out["p_marker"], errors="coerce").tolist()}
 print(json.dumps(res))
 """

@@ -25,7 +25,9 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "workflow" / "scripts"))
 
-from icistop.biomarkers import analysis as bm  # noqa: E402
+from icistop.biomarkers.cox import univariable_cox  # noqa: E402
+
+from icistop.biomarkers.markers import prepare_analysis_data  # noqa: E402
 from icistop.cohort.cohorts import define_cohorts, resolve_cutoff  # noqa: E402
 from icistop.cohort.endpoints import derive_endpoints  # noqa: E402
 from icistop.stats.km import km_at, km_table  # noqa: E402
@@ -43,8 +45,8 @@ def check_seed(seed: int, config: dict, truth: dict) -> dict:
     cutoff = resolve_cutoff(typed, config["data_cutoff"])
     cohorts, _ = define_cohorts(typed, config["cohort"], cutoff)
     out = derive_endpoints(typed, cohorts, cutoff, **config["endpoints"])
-    data, _ = bm.prepare_analysis_data(out["endpoints"], out.get("ctdna"), config["biomarkers"])
-    levels, markers = bm.univariable_cox(data, config["biomarkers"])
+    data, _ = prepare_analysis_data(out["endpoints"], out.get("ctdna"), config["biomarkers"])
+    levels, markers = univariable_cox(data, config["biomarkers"])
     lung = levels[(levels.marker == "met_lung") & (levels.level == "yes")].iloc[0]
     cr = levels[(levels.marker == "response_at_stop") & (levels.level == "CR")].iloc[0]
     q = markers.set_index("marker")["q_marker"]

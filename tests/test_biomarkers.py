@@ -14,7 +14,14 @@ import pytest
 import yaml
 
 from icistop.biomarkers import plots as bp
-from icistop.biomarkers import analysis as bm
+from icistop.biomarkers.competing import competing_risks, top_markers
+from icistop.biomarkers.continuous import cutpoint_analysis, spline_analysis
+from icistop.biomarkers.cox import multivariable_cox, univariable_cox
+from icistop.biomarkers.discrimination import discrimination_analysis
+from icistop.biomarkers.horizon import horizon_fisher, horizon_outcome
+from icistop.biomarkers.markers import derive_ctdna_at_stop, marker_specs, prepare_analysis_data
+from icistop.biomarkers.rechallenge import rechallenge_analysis
+from icistop.stats import discrimination as disc
 
 ROOT = Path(__file__).resolve().parents[1]
 SNIPPET = ROOT / "config" / "config.yaml"  # the biomarkers section of the default config
@@ -91,12 +98,12 @@ def endpoints():
 
 @pytest.fixture(scope="module")
 def prepared(endpoints, cfg):
-    return bm.prepare_analysis_data(endpoints, synthetic_ctdna(endpoints), cfg)
+    return prepare_analysis_data(endpoints, synthetic_ctdna(endpoints), cfg)
 
 
 @pytest.fixture(scope="module")
 def univariable(prepared, cfg):
-    return bm.univariable_cox(prepared[0], cfg)
+    return univariable_cox(prepared[0], cfg)
 
 
 def test_config_snippet_defaults(cfg):
@@ -107,7 +114,7 @@ def test_config_snippet_defaults(cfg):
         assert required in names
     tmb = next(m for m in cfg["markers"] if m["name"] == "tmb")
     assert tmb["type"] == "continuous" and tmb["transform"] == "log2p1"
-    specs = bm.marker_specs(cfg)
+    specs = marker_specs(cfg)
     assert len(specs) == len(names)
 
 
@@ -139,7 +146,7 @@ def test_prepare_counts_unknown_and_cohort(prepared, endpoints):
 def test_recode(endpoints, cfg):
     c = dict(cfg, markers=[{"name": "cr_at_stop", "column": "response_at_stop", "type": "binary",
                             "reference": "non-CR", "recode": {"PR": "non-CR", "SD": "non-CR"}}])
-    data, inv = bm.prepare_analysis_data(endpoints, None, c)
+    data, inv = prepare_analysis_data(endpoints, None, c)
     assert set(inv["level"]) == {"CR", "non-CR"}
     assert (data["cr_at_stop"] == "CR").sum() == ((endpoints["response_at_stop"] == "CR")
                                                   & endpoints["in_stop_cohort"]).sum()
@@ -147,28 +154,28 @@ def test_recode(endpoints, cfg):
 
 def test_ctdna_at_stop_last_result_on_or_before_stop(endpoints):
     ct = synthetic_ctdna(endpoints)
-    got = bm.derive_ctdna_at_stop(endpoints, ct)
+    got = derive_ctdna_at_stop(endpoints, ct)
     assert got.iloc[0] == "detected" and got.iloc[1] == "not_detected"
     assert got.iloc[200:].isna().all()
     # a look-back window shorter than the distance to the only earlier result keeps the result at the stop
-    got_lb = bm.derive_ctdna_at_stop(endpoints, ct[ct["time"] != endpoints.set_index("patient_id").loc[
+    got_lb = derive_ctdna_at_stop(endpoints, ct[ct["time"] != endpoints.set_index("patient_id").loc[
         ct["patient_id"], "time_on_ici"].to_numpy()], lookback_months=1.0)
     assert got_lb.iloc[:120].isna().all()
-    assert bm.derive_ctdna_at_stop(endpoints, None).isna().all()
+    assert derive_ctdna_at_stop(endpoints, None).isna().all()
 
 
 def test_horizon_outcome_rule():
     d = pd.DataFrame({"time": [5, 30, 10, 24, 20, 30], "event": [1, 1, 0, 0, 1, 0], "cause": [1, 1, 0, 0, 2, 0]})
-    y = bm.horizon_outcome(d, 24, "progression")
+    y = horizon_outcome(d, 24, "progression")
     assert y.iloc[0] == 1 and y.iloc[1] == 0 and np.isnan(y.iloc[2]) and y.iloc[3] == 0
     assert np.isnan(y.iloc[4])  # death without progression before 24: neither recurred nor followed to 24
-    assert bm.horizon_outcome(d, 24, "pfs").iloc[4] == 1.0
+    assert horizon_outcome(d, 24, "pfs").iloc[4] == 1.0
     assert y.iloc[5] == 0.0
 
 
 def test_horizon_fisher(prepared, cfg):
     data, _ = prepared
-    h = bm.horizon_fisher(data, cfg)
+    h = horizon_fisher(data, cfg)
     lung = h[(h["marker"] == "met_lung") & (h["level"] == "yes")].iloc[0]
     assert lung["odds_ratio"] > 1 and lung["or_ci_low"] > 1 and lung["q_marker"] < 0.05
     reg = h[h["marker"] == "regimen"]
@@ -182,7 +189,7 @@ def test_horizon_large_rxc_tables_use_pearson(prepared, cfg):
     chi-square; 2 x 2 tables and per-level ORs stay exact."""
     data, _ = prepared
     c = {**cfg, "horizon": {**cfg.get("horizon", {}), "exact_rxc_max_work": 0}}
-    h = bm.horizon_fisher(data, c)
+    h = horizon_fisher(data, c)
     reg = h[h["marker"] == "regimen"]
     assert reg["test"].iloc[0] == "Pearson chi-square 3x2 (exact test over the work limit)"
     tab = reg[["recurred_level", "n_level"]].to_numpy(float)
@@ -191,7 +198,7 @@ def test_horizon_large_rxc_tables_use_pearson(prepared, cfg):
     stat = ((obs - exp) ** 2 / exp).sum()
     from scipy import stats as st
     assert reg["p_marker"].iloc[0] == pytest.approx(st.chi2.sf(stat, 2), rel=1e-12)
-    exact = bm.horizon_fisher(data, cfg)
+    exact = horizon_fisher(data, cfg)
     lung_c, lung_e = (x[(x["marker"] == "met_lung") & (x["level"] == "yes")].iloc[0] for x in (h, exact))
     assert lung_c["test"] == "Fisher exact 2x2" and lung_c["p_marker"] == lung_e["p_marker"]
     assert (reg["odds_ratio"].dropna().to_numpy() == exact.loc[exact["marker"] == "regimen", "odds_ratio"].dropna().to_numpy()).all()
@@ -228,22 +235,22 @@ def test_skipped_markers_have_reasons(endpoints, cfg):
     ep["braf_v600e"] = "unknown"
     ep["met_bone"] = "no"
     c = dict(cfg, markers=cfg["markers"] + [{"name": "missing_col", "type": "binary"}])
-    data, inv = bm.prepare_analysis_data(ep, None, c)
+    data, inv = prepare_analysis_data(ep, None, c)
     assert inv.set_index("marker").loc["missing_col", "status"] == "skipped"
-    levels, markers = bm.univariable_cox(data, c)
+    levels, markers = univariable_cox(data, c)
     m = markers.set_index("marker")
     assert m.loc["braf_v600e", "status"] == "skipped" and "unknown" in m.loc["braf_v600e", "note"]
     assert m.loc["met_bone", "status"] == "skipped" and "single" in m.loc["met_bone", "note"]
     assert m.loc["ctdna_at_stop", "status"] == "skipped"
     assert np.isnan(m.loc["braf_v600e", "q_marker"])
-    h = bm.horizon_fisher(data, c).set_index("marker")
+    h = horizon_fisher(data, c).set_index("marker")
     assert h.loc["met_bone", "status"] == "skipped"
 
 
 def test_level_without_events_flagged_not_crash(prepared, cfg):
     data = prepared[0].copy()
     data.loc[data["regimen"] == "anti-PD-L1", "event"] = 0
-    levels, markers = bm.univariable_cox(data, cfg)
+    levels, markers = univariable_cox(data, cfg)
     row = levels[(levels["marker"] == "regimen") & (levels["level"] == "anti-PD-L1")].iloc[0]
     assert np.isnan(row["hr"]) and "monotone" in row["note"]
     assert np.isfinite(markers.set_index("marker").loc["regimen", "p_marker"])
@@ -251,7 +258,7 @@ def test_level_without_events_flagged_not_crash(prepared, cfg):
 
 def test_multivariable(prepared, cfg):
     data, _ = prepared
-    mv, fit = bm.multivariable_cox(data, cfg)
+    mv, fit = multivariable_cox(data, cfg)
     covs = cfg["multivariable"]["covariates"]
     assert set(mv["marker"]) == set(covs)
     complete = data[covs].notna().all(axis=1).sum()
@@ -265,7 +272,7 @@ def test_multivariable(prepared, cfg):
 
 def test_splines_and_cutpoints(prepared, cfg):
     data, _ = prepared
-    tests, curves = bm.spline_analysis(data, cfg)
+    tests, curves = spline_analysis(data, cfg)
     assert set(tests["marker"]) == {"time_on_ici", "tmb"}
     assert (tests["knots"] == 4).all()
     for name, c in curves.groupby("marker"):
@@ -273,7 +280,7 @@ def test_splines_and_cutpoints(prepared, cfg):
         at_ref = c.loc[np.isclose(c["value"], ref)]
         assert at_ref["hr"].iloc[0] == pytest.approx(1.0)
         assert (c["hr_ci_low"] <= c["hr"] + 1e-12).all() and (c["hr"] <= c["hr_ci_high"] + 1e-12).all()
-    cut = bm.cutpoint_analysis(data, cfg)
+    cut = cutpoint_analysis(data, cfg)
     assert set(cut["marker"]) == {"time_on_ici", "tmb"}
     assert ((cut["p_lau94"] > 0) & (cut["p_lau94"] <= 1)).all()
     assert cut["note"].str.contains("sensitivity").all()
@@ -281,12 +288,12 @@ def test_splines_and_cutpoints(prepared, cfg):
 
 def test_competing_risks(prepared, cfg, univariable):
     data, _ = prepared
-    curves, summary = bm.competing_risks(data, cfg, univariable[1])
-    top = bm.top_markers(univariable[1], cfg["competing_risks"]["top_k"])
+    curves, summary = competing_risks(data, cfg, univariable[1])
+    top = top_markers(univariable[1], cfg["competing_risks"]["top_k"])
     assert list(dict.fromkeys(curves["marker"])) == top and top[0] in ("met_lung", "response_at_stop")
     # Aalen-Johansen: CIF(progression) + CIF(death) = 1 - all-cause KM, per level
     for (_, lv), g in curves.groupby(["marker", "level"]):
-        km = bm.disc.km_curve(data.loc[data[g["marker"].iloc[0]].astype(str) == lv, "time"],
+        km = disc.km_curve(data.loc[data[g["marker"].iloc[0]].astype(str) == lv, "time"],
                               data.loc[data[g["marker"].iloc[0]].astype(str) == lv, "event"])
         idx = np.searchsorted(km["time"].to_numpy(), g["time"].to_numpy(), side="right")
         s = np.concatenate([[1.0], km["surv"].to_numpy()])[idx]  # KM step function at the curve times
@@ -298,19 +305,19 @@ def test_competing_risks(prepared, cfg, univariable):
 
 def test_discrimination(prepared, cfg):
     data, _ = prepared
-    metrics, cal = bm.discrimination_analysis(data, cfg)
+    metrics, cal = discrimination_analysis(data, cfg)
     m = metrics.set_index("metric")
     assert 0.55 < m.loc["harrell_c", "apparent"] < 0.8
     assert m.loc["harrell_c", "corrected"] <= m.loc["harrell_c", "apparent"] + 0.02
     assert "auc_24" in m.index and m.loc["auc_24", "n_boot"] == 25
-    again, _ = bm.discrimination_analysis(data, cfg)
+    again, _ = discrimination_analysis(data, cfg)
     pd.testing.assert_frame_equal(metrics, again)
     assert len(cal) == cfg["discrimination"]["calibration_groups"]
     assert cal["predicted_mean"].is_monotonic_increasing
 
 
 def test_rechallenge(endpoints, cfg):
-    response, pfs, km = bm.rechallenge_analysis(endpoints, cfg)
+    response, pfs, km = rechallenge_analysis(endpoints, cfg)
     coh = endpoints[endpoints["in_stop_cohort"]]
     n_rech = int(((coh["stop_pfs_cause"] == 1) & coh["has_rechallenge"]).sum())
     assert pfs["n_rechallenged"].iloc[0] == n_rech
@@ -323,14 +330,14 @@ def test_rechallenge(endpoints, cfg):
 def test_figures_written_and_deterministic(prepared, univariable, cfg, tmp_path):
     data, _ = prepared
     levels, markers = univariable
-    tests, curves = bm.spline_analysis(data, cfg)
-    _, cal = bm.discrimination_analysis(data, dict(cfg, discrimination=dict(cfg["discrimination"], n_boot=2)))
-    cif, _ = bm.competing_risks(data, cfg, markers)
+    tests, curves = spline_analysis(data, cfg)
+    _, cal = discrimination_analysis(data, dict(cfg, discrimination=dict(cfg["discrimination"], n_boot=2)))
+    cif, _ = competing_risks(data, cfg, markers)
 
     def draw(out):
         files = []
         files += bp.forest_plot(levels, out / "forest")
-        files += bp.km_panels(data, bm.top_markers(markers, 4), out / "km")
+        files += bp.km_panels(data, top_markers(markers, 4), out / "km")
         files += bp.spline_plot(curves, tests, out / "spline")
         files += bp.calibration_plot(cal, out / "calibration")
         files += bp.cif_plot(cif, out / "cif")

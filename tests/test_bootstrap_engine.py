@@ -5,14 +5,13 @@ under new weights, Efron ties counted with multiplicity, logistic fits with freq
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 
-from icistop.continuation import wcox
+from icistop.stats import cox_engine as wcox
 from icistop.continuation.bootstrap import ReplicateEngine, bootstrap_replicates, ccw_point, replicate_rng
 from icistop.stats.logistic import logit_fit
 from icistop.continuation.protocol import Protocol
-from icistop.continuation.wkm import KMIndex, km_fit
+from icistop.stats.km import KMIndex, km_fit
 
 
 @pytest.fixture(scope="module")
@@ -84,9 +83,9 @@ def _toy_rows(n=3000, seed=3):
 @pytest.mark.parametrize("ties", ["efron", "breslow"])
 def test_pattern_cox_equals_row_cox(ties, monkeypatch):
     start, stop, event, X, w = _toy_rows()
-    fast = wcox.cox_fit(start, stop, event, X, weights=w, ties=ties)
+    fast = wcox.cox_arrays(start, stop, event, X, weights=w, ties=ties)
     monkeypatch.setattr(wcox, "MAX_GROUPS", 0)  # force the row-wise path
-    slow = wcox.cox_fit(start, stop, event, X, weights=w, ties=ties)
+    slow = wcox.cox_arrays(start, stop, event, X, weights=w, ties=ties)
     assert np.allclose(fast.coef, slow.coef, atol=1e-9)
     assert np.allclose(fast.var, slow.var, rtol=1e-8)
     assert fast.loglik == pytest.approx(slow.loglik, rel=1e-10)
@@ -98,11 +97,11 @@ def test_cox_refit_with_multiplicity_equals_duplicated_rows(ties):
     rng = np.random.default_rng(4)
     freq = rng.poisson(1.0, len(stop))
     rep = np.repeat(np.arange(len(stop)), freq)
-    dup = wcox.cox_fit(start[rep], stop[rep], event[rep], X[rep], weights=w[rep], ties=ties)
+    dup = wcox.cox_arrays(start[rep], stop[rep], event[rep], X[rep], weights=w[rep], ties=ties)
     refit = wcox.CoxRefit(start, stop, event, X, ties=ties)
     assert np.allclose(refit.coef(freq * w, freq), dup.coef, atol=1e-9)
     # the same structure refitted with other weights
-    assert np.allclose(refit.coef(w), wcox.cox_fit(start, stop, event, X, weights=w, ties=ties).coef, atol=1e-9)
+    assert np.allclose(refit.coef(w), wcox.cox_arrays(start, stop, event, X, weights=w, ties=ties).coef, atol=1e-9)
 
 
 def test_cox_refit_rejects_continuous_covariates():

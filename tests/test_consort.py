@@ -14,7 +14,7 @@ from icistop.report.render import build_context, render
 from icistop.report.consort import consort_figure, excluded_text, step_reasons
 from icistop.report.context import json_safe
 from icistop.report.core import cohort_section
-from icistop.report.figures import save_figure
+from icistop.plots.common import save_figure
 from icistop.report.provenance import provenance
 from icistop.report.wiring import ReportWiring
 from icistop.data.tableio import write_tsv
@@ -194,7 +194,7 @@ def test_report_shows_reasons(tmp_path, k):
     files = _files(tmp_path, cohort_flow(tables, CRITERIA, CUTOFF))
     result = cohort_section(files, k=k)
     svg = tmp_path / result.section["figures"][0]["svg"]  # where the page embeds it from
-    save_figure(result.figures["consort"], svg.with_suffix(".png"), svg)
+    save_figure(result.figures["consort"], [svg.with_suffix(".png"), svg])
     svg_lines = svg_text_lines(svg)
     svg_text = " ".join(svg_lines)  # a reason wrapped over two lines reads as one
     frame = result.tables["attrition"]
@@ -234,7 +234,7 @@ def test_report_without_reasons_file(tmp_path):
     result = cohort_section({"attrition": tmp_path / "attrition.tsv"})
     assert (result.tables["attrition"]["Reasons for exclusion"] == "").all()
     svg = tmp_path / "consort.svg"
-    save_figure(result.figures["consort"], tmp_path / "consort.png", svg)
+    save_figure(result.figures["consort"], [tmp_path / "consort.png", svg])
     assert "Excluded (n = 1)" in svg_text_lines(svg)
 
 

@@ -16,7 +16,7 @@ from icistop.continuation.ccw import build_clones, eligible, estimate, run_ccw
 from icistop.stats.logistic import logit_fit
 from icistop.continuation.protocol import Protocol, protocol_from_config, protocol_table
 from icistop.continuation.timevarying import split_episodes, timevarying_cox
-from icistop.continuation.wkm import km_fit
+from icistop.stats.km import km_fit
 
 ROOT = Path(__file__).resolve().parents[1]
 INF = np.inf

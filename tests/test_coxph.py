@@ -6,8 +6,9 @@ import pandas as pd
 import pytest
 from scipy.optimize import minimize_scalar
 
-from icistop.stats.cox import (LIFELINES_FIT_OPTIONS, cox_fit, design_matrix, efron_fit, ph_check, ph_test,
-                           split_episodes, time_split_hr)
+from icistop.stats.cox import (LIFELINES_FIT_OPTIONS, cox_fit, design_matrix, ph_check, ph_test, split_episodes,
+                               time_split_hr)
+from icistop.stats.cox_engine import RiskSets, _loglik_score_info, cox_arrays, score_residuals
 from icistop.stats.logrank import logrank
 
 
@@ -22,16 +23,16 @@ def _hand_loglik(b):
 
 def test_efron_loglik_and_mle_by_hand():
     t, ev, x = np.array([1, 2, 2, 3.0]), np.array([1, 1, 1, 0.0]), np.array([[1], [0], [1], [0.0]])
-    fit = efron_fit(None, t, ev, x)
-    assert fit["loglik0"] == pytest.approx(_hand_loglik(0.0), abs=1e-14)
+    fit = cox_arrays(None, t, ev, x)
+    assert fit.loglik0 == pytest.approx(_hand_loglik(0.0), abs=1e-14)
     best = minimize_scalar(lambda b: -_hand_loglik(b), bounds=(-5, 5), method="bounded",
                            options={"xatol": 1e-12})
-    assert fit["beta"][0] == pytest.approx(best.x, abs=1e-7)
-    assert fit["loglik"] == pytest.approx(_hand_loglik(fit["beta"][0]), abs=1e-12)
+    assert fit.coef[0] == pytest.approx(best.x, abs=1e-7)
+    assert fit.loglik == pytest.approx(_hand_loglik(fit.coef[0]), abs=1e-12)
     h = 1e-5
-    info = -(_hand_loglik(fit["beta"][0] + h) - 2 * _hand_loglik(fit["beta"][0]) + _hand_loglik(fit["beta"][0] - h)) / h**2
-    assert fit["var"][0, 0] == pytest.approx(1 / info, rel=1e-4)
-    assert fit["converged"]
+    info = -(_hand_loglik(fit.coef[0] + h) - 2 * _hand_loglik(fit.coef[0]) + _hand_loglik(fit.coef[0] - h)) / h**2
+    assert fit.var[0, 0] == pytest.approx(1 / info, rel=1e-4)
+    assert fit.converged and fit.usable
 
 
 def test_score_test_equals_logrank_without_ties():
@@ -112,12 +113,14 @@ def test_robust_variance_defaults_and_score_residuals():
     np.testing.assert_allclose(r.table["se_robust"], r2.table["se_robust"], atol=1e-14)
     # weighted score residuals sum to the score, which is 0 at the maximum
     X, _ = design_matrix(d, ["x1", "arm"], {"arm": "ctrl"})
-    fit = efron_fit(None, d["time"].to_numpy(float), d["event"].to_numpy(float), X.to_numpy(), weights=d["w"])
-    resid = fit["data"].score_residuals(fit["beta"]) * d["w"].to_numpy()[:, None]
+    t, e, w = d["time"].to_numpy(float), d["event"].to_numpy(float), d["w"].to_numpy(float)
+    fit = cox_arrays(None, t, e, X.to_numpy(), weights=w)
+    rs, Xv, off = RiskSets(None, t, e, None, w), X.to_numpy(), np.zeros(len(d))
+    resid = score_residuals(rs, Xv, fit.coef, off, "efron") * w[:, None]
     np.testing.assert_allclose(resid.sum(0), 0, atol=1e-8)
-    ev = fit["data"].evaluate(fit["beta"] + 0.1)
-    resid = fit["data"].score_residuals(fit["beta"] + 0.1) * d["w"].to_numpy()[:, None]
-    np.testing.assert_allclose(resid.sum(0), ev["score"], atol=1e-10)
+    _, score, _ = _loglik_score_info(rs, Xv, fit.coef + 0.1, off, "efron")
+    resid = score_residuals(rs, Xv, fit.coef + 0.1, off, "efron") * w[:, None]
+    np.testing.assert_allclose(resid.sum(0), score, atol=1e-10)
 
 
 def test_design_matrix_reference_and_errors():

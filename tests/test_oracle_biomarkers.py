@@ -21,7 +21,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from icistop.biomarkers import analysis as bm
+from icistop.biomarkers.markers import marker_design, marker_specs
+
+from icistop.biomarkers.models import fit_cox, logrank_pvalue
+
 from icistop.stats import discrimination as disc
 from icistop.stats import km
 from icistop.stats.fisher import fisher_test
@@ -92,16 +95,16 @@ def python_answers(inp: dict) -> dict:
     cfg = {"markers": [{"name": "grp", "type": "categorical", "reference": "a"},
                        {"name": "bin", "type": "binary", "reference": "no"},
                        {"name": "x", "type": "continuous"}]}
-    specs = {s.name: s for s in bm.marker_specs(cfg)}
-    designs = {k: bm.marker_design(d[k], specs[k])[0] for k in specs}
+    specs = {s.name: s for s in marker_specs(cfg)}
+    designs = {k: marker_design(d[k], specs[k])[0] for k in specs}
     cox = {}
     for key, X in [("grp", designs["grp"]), ("bin", designs["bin"]), ("x", designs["x"]),
                    ("multi", pd.concat([designs["grp"], designs["bin"], designs["x"]], axis=1))]:
-        f = bm.fit_cox(X, d["time"], d["event"])
+        f = fit_cox(X, d["time"], d["event"])
         cox[key] = {"coef": f.coef.tolist(), "se": f.se.tolist(), "loglik": [f.loglik_null, f.loglik],
                     "lr_p": f.lr_test()[2], "wald_p": f.wald_test()[2]}
     out["cox"] = cox
-    out["logrank_grp_p"] = bm.logrank_pvalue(d["time"], d["event"], d["grp"])[2]
+    out["logrank_grp_p"] = logrank_pvalue(d["time"], d["event"], d["grp"])[2]
     out["concordance_x"] = disc.harrell_c(d["time"], d["event"], d["x"])["c"]
     kms = [disc.km_at(d["time"], d["event"], t) for t in inp["km_time"]]
     km_tab = km.km_table(d, "time", "event", conf_type="log-log")

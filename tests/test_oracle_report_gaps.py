@@ -50,7 +50,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "workflow" / "scripts"))
 
 from icistop import DAYS_PER_MONTH  # noqa: E402
-from icistop.biomarkers import analysis as bm  # noqa: E402
+from icistop.biomarkers.competing import competing_risks  # noqa: E402
+from icistop.biomarkers.continuous import cutpoint_analysis, spline_analysis  # noqa: E402
+from icistop.biomarkers.cox import multivariable_cox, multivariable_design, univariable_cox  # noqa: E402
+from icistop.biomarkers.discrimination import discrimination_analysis  # noqa: E402
+from icistop.biomarkers.horizon import horizon_fisher  # noqa: E402
+from icistop.biomarkers.markers import marker_specs, prepare_analysis_data, transform_values  # noqa: E402
+from icistop.biomarkers.rechallenge import rechallenge_analysis  # noqa: E402
 from icistop.survival import analysis as sa  # noqa: E402
 from icistop.continuation.ccw import clone_design, eligible, weight_diagnostics  # noqa: E402
 from icistop.continuation.ccw import km_table as ccw_km_table  # noqa: E402
@@ -60,7 +66,7 @@ from icistop.stats.logistic import logit_fit  # noqa: E402
 from icistop.continuation.naive import naive_ever_stopped, stopped_early  # noqa: E402
 from icistop.continuation.protocol import protocol_from_config  # noqa: E402
 from icistop.continuation.timevarying import timevarying_cox  # noqa: E402
-from icistop.continuation.wkm import km_fit  # noqa: E402
+from icistop.stats.km import km_fit  # noqa: E402
 from icistop.report.table1 import table1  # noqa: E402
 from icistop.stats.splines import harrell_knots  # noqa: E402
 
@@ -175,7 +181,7 @@ def oracle_inputs() -> dict:
     """Everything the R script needs (the example's data and the designs the package builds from it)."""
     ex = _example()
     ep, data, bcfg = ex["endpoints"], ex["data"], ex["bcfg"]
-    X, _, _ = bm.multivariable_design(data, bcfg)
+    X, _, _ = multivariable_design(data, bcfg)
     idx = boot_indices(len(X), N_BOOT_DISCRIMINATION, int(bcfg["discrimination"]["seed"]))
     scfg = CONFIG["survival"]
     return {
@@ -282,7 +288,7 @@ def table1_answers(ep: pd.DataFrame) -> dict:
 def biomarker_answers(data: pd.DataFrame, cfg: dict) -> dict:
     """Result tables of rules biomarker_horizon, biomarker_cox, biomarker_cif, biomarker_discrimination."""
     out: dict = {}
-    hz = bm.horizon_fisher(data, cfg)
+    hz = horizon_fisher(data, cfg)
     for r in hz[hz["status"] == "ok"].to_dict("records"):
         m, lv = r["marker"], r["level"]
         for q in ("n_level", "recurred_level", "odds_ratio", "or_ci_low", "or_ci_high", "p_level", "median_recurred",
@@ -296,10 +302,10 @@ def biomarker_answers(data: pd.DataFrame, cfg: dict) -> dict:
     # the Pearson chi-square fallback for r x 2 tables over the exact-enumeration work limit
     forced = json.loads(json.dumps(cfg))
     forced["horizon"]["exact_rxc_max_work"] = 1
-    hp = bm.horizon_fisher(data, forced)
+    hp = horizon_fisher(data, forced)
     for r in hp[(hp["status"] == "ok") & hp["test"].astype(str).str.startswith("Pearson")].to_dict("records"):
         _put(out, f"horizon_pearson|{r['marker']}|p_marker", r["p_marker"])
-    lev, mk = bm.univariable_cox(data, cfg)
+    lev, mk = univariable_cox(data, cfg)
     for r in lev[lev["status"] == "ok"].to_dict("records"):
         for q in ("n_level", "events_level", "hr", "hr_ci_low", "hr_ci_high", "p_level"):
             if _truthy(r["is_reference"]) and q not in ("n_level", "events_level"):
@@ -308,38 +314,38 @@ def biomarker_answers(data: pd.DataFrame, cfg: dict) -> dict:
     for r in mk[mk["status"] == "ok"].to_dict("records"):
         for q in ("n", "events", "lr_stat", "p_lr", "wald_stat", "p_wald", "p_logrank", "q_marker"):
             _put(out, f"univariable|{r['marker']}|(marker)|{q}", r[q])
-    mv, _ = bm.multivariable_cox(data, cfg)
+    mv, _ = multivariable_cox(data, cfg)
     for r in mv.to_dict("records"):
         for q in ("hr", "hr_ci_low", "hr_ci_high", "p_level", "lr_drop_stat", "p_marker_lr"):
             _put(out, f"multivariable|{r['term']}|{q}", r[q])
     for q in ("n", "events", "model_lr_stat", "model_p_lr"):
         _put(out, f"multivariable|(model)|{q}", mv[q].iloc[0])
-    tests, curves = bm.spline_analysis(data, cfg)
-    specs = {s.name: s for s in bm.marker_specs(cfg)}
+    tests, curves = spline_analysis(data, cfg)
+    specs = {s.name: s for s in marker_specs(cfg)}
     nk = int(cfg["splines"]["knots"])
     for r in tests.to_dict("records"):
         m = r["marker"]
         for q in ("n", "events", "reference_value", "lr_overall", "df_overall", "p_overall", "lr_nonlinear",
                   "df_nonlinear", "p_nonlinear"):
             _put(out, f"splines|{m}|{q}", r[q])
-        u = bm.transform_values(data[m], specs[m]).dropna().to_numpy()
+        u = transform_values(data[m], specs[m]).dropna().to_numpy()
         for j, k in enumerate(harrell_knots(u, nk)):
             _put(out, f"splines|{m}|knot{j}", k)
         c = curves[curves["marker"] == m].reset_index(drop=True)
         for i, row in c.iterrows():
             for q in ("value", "hr", "hr_ci_low", "hr_ci_high"):
                 _put(out, f"spline_curve|{m}|{i}|{q}", row[q])
-    cut = bm.cutpoint_analysis(data, cfg)
+    cut = cutpoint_analysis(data, cfg)
     for r in cut.to_dict("records"):
         for q in ("n", "events", "cutpoint", "n_high", "statistic", "p_lau94", "p_lau92", "hr_high_vs_low",
                   "hr_ci_low", "hr_ci_high"):
             _put(out, f"cutpoint|{r['marker']}|{q}", r[q])
-    _, csum = bm.competing_risks(data, cfg, mk)
+    _, csum = competing_risks(data, cfg, mk)
     for r in csum.to_dict("records"):
         for q in ("n", "progressions", "deaths", "cif_progression", "cif_progression_low", "cif_progression_high",
                   "cif_death", "cif_death_low", "cif_death_high"):
             _put(out, f"cif_marker|{r['marker']}|{r['level']}|{r['time']:g}|{q}", r[q])
-    metrics, cal = bm.discrimination_analysis(data, cfg)
+    metrics, cal = discrimination_analysis(data, cfg)
     for r in metrics.to_dict("records"):
         for q in ("apparent", "optimism", "corrected", "n_boot_used", "n"):
             _put(out, f"discrimination|{r['metric']}|{q}", r[q])
@@ -353,7 +359,7 @@ def biomarker_answers(data: pd.DataFrame, cfg: dict) -> dict:
 def rechallenge_answers(frames: dict, cfg: dict) -> dict:
     out: dict = {}
     for name, ep in frames.items():
-        resp, pfs, _ = bm.rechallenge_analysis(ep, cfg)
+        resp, pfs, _ = rechallenge_analysis(ep, cfg)
         for r in resp.to_dict("records"):
             for q in ("n", "pct", "pct_ci_low", "pct_ci_high"):
                 if q in r and (q in ("n", "pct") or r["response"].startswith("objective")):
@@ -449,7 +455,7 @@ def _example() -> dict:
         ex = example_tables()
         bcfg = json.loads(json.dumps(CONFIG["biomarkers"]))
         bcfg["discrimination"]["n_boot"] = N_BOOT_DISCRIMINATION
-        data, _ = bm.prepare_analysis_data(ex["endpoints"], ex.get("ctdna"), bcfg)
+        data, _ = prepare_analysis_data(ex["endpoints"], ex.get("ctdna"), bcfg)
         _CACHE.update(endpoints=ex["endpoints"], assessments=ex["assessments"], ctdna=ex.get("ctdna"), data=data,
                       bcfg=bcfg)
     return _CACHE

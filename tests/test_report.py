@@ -21,7 +21,7 @@ from icistop.report.biomarkers import biomarkers_section
 from icistop.report.context import json_safe
 from icistop.report.continuation import continuation_section
 from icistop.report.core import cohort_section, data_section, swimmer_section, table1_section
-from icistop.report.figures import save_figure
+from icistop.plots.common import save_figure
 from icistop.report.findings import biomarker_sentences, continuation_sentences, survival_sentences
 from icistop.report.format import estimate_ci, p_equals, pvalue
 from icistop.report.methods import methods_sections
@@ -164,7 +164,7 @@ def build_report(tmp_path, show_identifiers=False, k=0, sites=None, warnings=(),
     sections = {}
     for res in results:
         for name, fig in res.figures.items():
-            save_figure(fig, tmp_path / f"results/figures/{name}.png", tmp_path / f"results/figures/{name}.svg")
+            save_figure(fig, [tmp_path / f"results/figures/{name}.svg", tmp_path / f"results/figures/{name}.png"])
         sections[res.section["name"]] = json.loads(json.dumps(json_safe(res.section)))
     config = config or {"data_dir": "data", "data_cutoff": None, "cohort": CRITERIA,
                         "endpoints": {"pfs_censor_at": "last_assessment", "time_on_ici_breaks": [12, 24]},

@@ -2,7 +2,6 @@
 
 import numpy as np
 import pandas as pd
-import pytest
 
 from icistop.survival import analysis as sa
 from icistop.stats.km import km_at, km_table

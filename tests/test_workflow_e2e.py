@@ -1,7 +1,6 @@
 """End-to-end: snakemake on the embedded example in a temporary copy (slow)."""
 
 import json
-import shutil
 
 import pandas as pd
 import pytest

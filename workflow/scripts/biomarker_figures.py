@@ -10,7 +10,7 @@ from pathlib import Path  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from icistop.biomarkers import plots as bp  # noqa: E402
-from icistop.biomarkers.analysis import top_markers  # noqa: E402
+from icistop.biomarkers.competing import top_markers  # noqa: E402
 from icistop.runner import run_step  # noqa: E402
 
 

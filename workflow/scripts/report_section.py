@@ -17,7 +17,7 @@ from pathlib import Path  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from icistop.report.context import NOT_RUN, json_safe  # noqa: E402
-from icistop.report.figures import message_figure, save_figure  # noqa: E402
+from icistop.plots.common import message_figure, save_figure  # noqa: E402
 from icistop.runner import run_step  # noqa: E402
 from icistop.data.tableio import write_json, write_tsv  # noqa: E402
 
@@ -75,7 +75,7 @@ def main(smk):
             reason = result.section.get("reason") if result.section.get("status") == NOT_RUN else None
             fig = message_figure(f"Not available: {reason or 'no estimate for this figure in this run'}.")
             log.info("placeholder figure %s", stem)
-        save_figure(fig, png, svgs[stem])
+        save_figure(fig, [svgs[stem], png])
     for stem, path in tables.items():
         frame = result.tables.get(stem)
         if frame is None:

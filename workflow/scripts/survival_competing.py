@@ -8,7 +8,7 @@ from pathlib import Path  # noqa: E402
 
 import pandas as pd  # noqa: E402
 
-from icistop.plots.common import placeholder_figure  # noqa: E402
+from icistop.plots.common import message_figure  # noqa: E402
 from icistop.runner import run_step  # noqa: E402
 from icistop.survival.analysis import ENDPOINTS, competing_risks, endpoint_data, notes_frame  # noqa: E402
 from icistop.plots.survival import plot_cif, save_figure  # noqa: E402
@@ -26,7 +26,7 @@ def main(smk):
     write_tsv(notes_frame(notes), smk.output.notes)
     data = endpoint_data(endpoints, ENDPOINTS["pfs_after_stop"])
     if data.empty:
-        fig = placeholder_figure("Competing risks after stopping: no patients in the cohort")
+        fig = message_figure("Competing risks after stopping: no patients in the cohort")
     else:
         fig = plot_cif(data, "time", "cause", causes=[1, 2],
                        cause_labels={1: "Progression", 2: "Death without progression"},

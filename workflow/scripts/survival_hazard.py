@@ -8,7 +8,7 @@ from pathlib import Path  # noqa: E402
 
 import pandas as pd  # noqa: E402
 
-from icistop.plots.common import placeholder_figure  # noqa: E402
+from icistop.plots.common import message_figure  # noqa: E402
 from icistop.runner import run_step  # noqa: E402
 from icistop.survival.analysis import OVERALL, hazard_by_interval, notes_frame  # noqa: E402
 from icistop.plots.survival import plot_piecewise_hazard, save_figure  # noqa: E402
@@ -23,7 +23,7 @@ def main(smk):
     write_tsv(table, smk.output.hazard)
     write_tsv(notes_frame(notes), smk.output.notes)
     if table.empty:
-        fig = placeholder_figure("Hazard after stopping: no patients in the cohort")
+        fig = message_figure("Hazard after stopping: no patients in the cohort")
     else:
         overall = table[table["grouping"] == OVERALL].drop(columns=["endpoint", "grouping"])
         fig = plot_piecewise_hazard(overall, xlabel="Months since stopping ICI",

@@ -8,7 +8,7 @@ from pathlib import Path  # noqa: E402
 
 import pandas as pd  # noqa: E402
 
-from icistop.plots.common import placeholder_figure  # noqa: E402
+from icistop.plots.common import message_figure  # noqa: E402
 from icistop.runner import run_step  # noqa: E402
 from icistop.survival.analysis import ENDPOINTS, endpoint_data, finite_or_nan, km_analyses, notes_frame, unavailable_reason, usable_groups  # noqa: E402
 from icistop.plots.survival import plot_km, save_figure  # noqa: E402
@@ -38,7 +38,7 @@ def main(smk):
         if grouping and not data.empty:
             data = usable_groups(data, grouping)
         if data.empty:
-            fig = placeholder_figure(f"{endpoint.label}: {unavailable_reason(endpoints, endpoint) or 'no data'}")
+            fig = message_figure(f"{endpoint.label}: {unavailable_reason(endpoints, endpoint) or 'no data'}")
         else:
             fig = plot_km(data, "time", "event", group=grouping, risk_times=p.risk_table_times,
                           min_at_risk_frac=p.min_at_risk_frac, title=endpoint.label, xmax=max(p.risk_table_times),

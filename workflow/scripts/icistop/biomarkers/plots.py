@@ -7,7 +7,6 @@ for Kaplan-Meier panels) and returns the list of files written.
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import matplotlib
 
@@ -18,30 +17,21 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from icistop.stats import discrimination as disc  # noqa: E402
-from icistop.plots.common import placeholder_figure  # noqa: E402
+from icistop.plots import common  # noqa: E402
 from icistop.labels import label  # noqa: E402
 
-plt.rcParams.update({"svg.hashsalt": "icistop-biomarkers", "font.size": 9, "axes.spines.top": False,
+plt.rcParams.update({"font.size": 9, "axes.spines.top": False,
                      "axes.spines.right": False})
 PALETTE = ["#1b6ca8", "#d1495b", "#2e933c", "#edae49", "#6a4c93", "#00798c", "#8d6a9f", "#3d405b"]
 
 
 def save_figure(fig, stem, formats=("png", "svg"), dpi: int = 150) -> list[str]:
-    """Save ``fig`` as stem.<fmt> for each format without time stamps (byte-stable output)."""
-    stem = Path(stem)
-    stem.parent.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for fmt in formats:
-        path = stem.with_suffix(f".{fmt}")
-        meta = {"Date": None} if fmt == "svg" else ({"Software": None} if fmt == "png" else {})
-        fig.savefig(path, format=fmt, dpi=dpi, metadata=meta, bbox_inches="tight")
-        paths.append(str(path))
-    plt.close(fig)
-    return paths
+    """Save ``fig`` as stem.<fmt> for each format (:func:`icistop.plots.common.save_figure`)."""
+    return common.save_figure(fig, common.figure_paths(stem, formats), dpi)
 
 
 def _empty(stem, message: str, formats, dpi) -> list[str]:
-    return save_figure(placeholder_figure(message, figsize=(5, 1.5)), stem, formats, dpi)
+    return save_figure(common.message_figure(message, 5, 1.5), stem, formats, dpi)
 
 
 def _plain_log_ticks(axis, lo: float, hi: float, fine: bool = True) -> None:

@@ -18,7 +18,6 @@ Main entry point: :func:`derive_endpoints`. Definitions (time in months = days /
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from icistop import DAYS_PER_MONTH

@@ -23,8 +23,8 @@ import pandas as pd
 
 from icistop.continuation.ccw import build_clones, clone_design, clone_weights, eligible, estimate, horizon_contrasts
 from icistop.continuation.protocol import Protocol
-from icistop.continuation.wcox import CoxRefit, cox_fit
-from icistop.continuation.wkm import KMIndex
+from icistop.stats.cox_engine import CoxRefit, cox_arrays
+from icistop.stats.km import KMIndex
 
 
 def shard_replicates(n_boot: int, n_shards: int, shard: int) -> list[int]:
@@ -63,7 +63,7 @@ def interaction_fit(clones: dict, marker: np.ndarray, p: Protocol, se: bool = Tr
         return {**out, "loghr_interaction": np.nan, "loghr_marker0": np.nan, "loghr_marker1": np.nan,
                 "cox_interaction_converged": False}
     X = np.column_stack([arm, m, arm * m])
-    fit = cox_fit(rows["start"], rows["stop"], rows["event"], X, weights=rows["weight"], ties=p.ties,
+    fit = cox_arrays(rows["start"], rows["stop"], rows["event"], X, weights=rows["weight"], ties=p.ties,
                   cluster=rows["pid"] if se else None)
     b = fit.coef
     out["cox_interaction_converged"] = bool(fit.converged)

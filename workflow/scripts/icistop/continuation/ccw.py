@@ -48,8 +48,8 @@ from icistop.stats.km import conf_limits
 from icistop.continuation.panel import confounder_design
 from icistop.stats.logistic import logit_fit, logit_predict
 from icistop.continuation.protocol import Protocol
-from icistop.continuation.wcox import cox_fit
-from icistop.continuation.wkm import cluster_sum, km_fit
+from icistop.stats.cox_engine import cox_arrays
+from icistop.stats.km import cluster_sum, km_fit
 
 
 def eligible(panel: pd.DataFrame, p: Protocol) -> np.ndarray:
@@ -388,7 +388,7 @@ def estimate(clones: dict, p: Protocol, se: bool = True) -> dict:
     if min(res["events_A"], res["events_B"]) == 0:  # no event in an arm: the HR does not exist
         res.update(loghr=np.nan, se_loghr=np.nan, hr=np.nan, cox_converged=False)
     else:
-        cox = cox_fit(rows["start"], rows["stop"], rows["event"], rows["arm"].to_numpy(float), weights=rows["weight"],
+        cox = cox_arrays(rows["start"], rows["stop"], rows["event"], rows["arm"].to_numpy(float), weights=rows["weight"],
                       ties=p.ties, cluster=rows["pid"] if se else None)
         res["loghr"] = float(cox.coef[0])
         res["se_loghr"] = float(cox.se[0]) if se else np.nan

@@ -17,8 +17,8 @@ import pandas as pd
 from icistop.stats.km import conf_limits
 from icistop.continuation.panel import confounder_design
 from icistop.continuation.protocol import Protocol
-from icistop.continuation.wcox import NOT_CONVERGED, cox_fit
-from icistop.continuation.wkm import km_fit
+from icistop.stats.cox_engine import NOT_CONVERGED, cox_arrays
+from icistop.stats.km import km_fit
 
 
 def landmark_population(panel: pd.DataFrame, L: float, p: Protocol) -> pd.DataFrame:
@@ -54,15 +54,14 @@ def landmark_analysis(panel: pd.DataFrame, L: float, p: Protocol, confounders=No
         res["reason"] = f"no events in the {'on' if res['events_on'] == 0 else 'off'}-ICI group"
     if res["reason"]:
         return res
-    zero = np.zeros(len(t))
-    cox = cox_fit(None, t, e, on, ties=p.ties)
+    cox = cox_arrays(None, t, e, on, ties=p.ties)
     if cox.usable:
         res.update(loghr_unadj=float(cox.coef[0]), se_loghr_unadj=float(cox.model_se[0]))
     conf = list(p.confounders if confounders is None else confounders)
     if adjust_response:
         conf = conf + ["response_at_landmark"]
     Z, names = confounder_design(pop, conf)
-    coxa = cox_fit(None, t, e, np.column_stack([on, Z]) if Z.shape[1] else on, ties=p.ties)
+    coxa = cox_arrays(None, t, e, np.column_stack([on, Z]) if Z.shape[1] else on, ties=p.ties)
     res["adjusted_for"] = ", ".join(names)
     if coxa.usable:
         res.update(loghr=float(coxa.coef[0]), se_loghr=float(coxa.model_se[0]))
@@ -133,7 +132,7 @@ def landmark_interaction(panel: pd.DataFrame, L: float, p: Protocol, marker: str
     Z, _ = confounder_design(pop, conf)
     X = np.column_stack([on, m, on * m] + ([Z] if Z.shape[1] else []))
     try:
-        fit = cox_fit(None, pop["lm_time"], pop["lm_event"], X, ties=p.ties)
+        fit = cox_arrays(None, pop["lm_time"], pop["lm_event"], X, ties=p.ties)
     except (FloatingPointError, np.linalg.LinAlgError):
         return pd.DataFrame({"landmark": L, "marker": marker, "quantity": cols, "hr": np.nan, "lower": np.nan, "upper": np.nan})
     b, V = fit.coef, fit.var

@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 
 from icistop.continuation.protocol import Protocol
-from icistop.continuation.wcox import NOT_CONVERGED, cox_fit
-from icistop.continuation.wkm import km_fit
+from icistop.stats.cox_engine import NOT_CONVERGED, cox_arrays
+from icistop.stats.km import km_fit
 
 NAIVE_LABEL = "NAIVE (immortal-time biased)"
 
@@ -62,7 +62,7 @@ def naive_ever_stopped(panel: pd.DataFrame, p: Protocol, threshold: float, compa
         group = "stopped-early" if res["events_stopped"] == 0 else "continued"
         res["reason"] = f"no events in the {group} group"
         return res
-    cox = cox_fit(None, t, e, cont, ties=p.ties)
+    cox = cox_arrays(None, t, e, cont, ties=p.ties)
     if not cox.usable:
         res["reason"] = NOT_CONVERGED
         return res
@@ -100,7 +100,7 @@ def fixed_duration_groups(panel: pd.DataFrame, p: Protocol, breaks=(12.0, 24.0))
     if events[0] > 0 and present:
         X = np.column_stack([(group == g).astype(float) for g in present])
         keep = np.isin(group, [0, *present])
-        cox = cox_fit(None, t[keep], e[keep], X[keep], ties=p.ties)
+        cox = cox_arrays(None, t[keep], e[keep], X[keep], ties=p.ties)
         cox = cox if cox.usable else None
     out = []
     for g, lab in enumerate(labels):

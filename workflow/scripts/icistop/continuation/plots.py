@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import matplotlib
 
 matplotlib.use("Agg")
@@ -11,16 +9,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from icistop.plots.common import save_figure  # noqa: E402
+
 COLORS = {"A (stop)": "#d95f02", "B (continue)": "#1b9e77",
           "off ICI at landmark": "#d95f02", "on ICI at landmark": "#1b9e77"}
-
-
-def _save(fig, paths) -> None:
-    for path in paths:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        meta = {"Date": None} if str(path).endswith(".svg") else {}
-        fig.savefig(path, dpi=150, bbox_inches="tight", metadata=meta)
-    plt.close(fig)
 
 
 def km_figure(curves: pd.DataFrame, paths, title: str, group_col: str = "arm", xlabel: str = "Months since time zero",
@@ -33,7 +25,7 @@ def km_figure(curves: pd.DataFrame, paths, title: str, group_col: str = "arm", x
         ax.axis("off")
         ax.text(0.5, 0.5, f"Not estimable: {empty_note}", ha="center", va="center", wrap=True, fontsize=9)
         ax.set_title(title, fontsize=10)
-        _save(fig, paths)
+        save_figure(fig, paths)
         return
     for name, g in curves.groupby(group_col, sort=True):
         c = COLORS.get(name)
@@ -48,7 +40,7 @@ def km_figure(curves: pd.DataFrame, paths, title: str, group_col: str = "arm", x
     ax.legend(frameon=False, loc="lower left")
     if band_note:
         ax.text(0.99, 0.02, band_note, transform=ax.transAxes, ha="right", va="bottom", fontsize=7, color="0.35")
-    _save(fig, paths)
+    save_figure(fig, paths)
 
 
 def weight_figure(rows: pd.DataFrame, paths) -> None:
@@ -65,7 +57,7 @@ def weight_figure(rows: pd.DataFrame, paths) -> None:
         ax.set_xlabel("log10(weight) per clone-interval row")
         ax.set_ylabel("rows")
         ax.grid(alpha=0.3)
-    _save(fig, paths)
+    save_figure(fig, paths)
 
 
 def simulation_figure(summary: pd.DataFrame, paths) -> None:
@@ -111,4 +103,4 @@ def simulation_figure(summary: pd.DataFrame, paths) -> None:
     axes[0, 0].legend(fontsize=6, frameon=False, loc="lower left")
     axes[1, 0].legend(fontsize=6, frameon=False)
     fig.tight_layout()
-    _save(fig, paths)
+    save_figure(fig, paths)

@@ -17,7 +17,7 @@ import pandas as pd
 
 from icistop.continuation.panel import confounder_design
 from icistop.continuation.protocol import Protocol
-from icistop.continuation.wcox import NOT_CONVERGED, cox_fit
+from icistop.stats.cox_engine import NOT_CONVERGED, cox_arrays
 
 
 def split_episodes(panel: pd.DataFrame, entry: float = 0.0, horizon: float | None = None) -> pd.DataFrame:
@@ -84,7 +84,7 @@ def timevarying_cox(panel: pd.DataFrame, p: Protocol, entry: float = 0.0, confou
                             "hr_upper": np.nan})
     else:
         X = np.column_stack(cols + ([Z[ep["pid"].to_numpy()]] if Z.shape[1] else []))
-        fit = cox_fit(ep["start"], ep["stop"], ep["event"], X, ties=p.ties)
+        fit = cox_arrays(ep["start"], ep["stop"], ep["event"], X, ties=p.ties)
         if not fit.usable:
             reason = NOT_CONVERGED
         se = fit.model_se if fit.usable else np.full(len(labels), np.nan)

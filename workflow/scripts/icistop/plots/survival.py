@@ -5,7 +5,7 @@
   each curve stops where fewer than ``min_at_risk_frac`` of its group remain at risk.
 - :func:`plot_cif`: Aalen-Johansen cumulative incidence curves.
 - :func:`plot_piecewise_hazard`: interval hazard rates (points + exact Poisson CI).
-Deterministic output: fixed svg.hashsalt, no dates in metadata (use :func:`save_figure`).
+Deterministic output through :func:`icistop.plots.common.save_figure`.
 """
 
 from __future__ import annotations
@@ -15,8 +15,6 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-matplotlib.rcParams["svg.hashsalt"] = "icistop"
-matplotlib.rcParams["svg.fonttype"] = "none"
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
@@ -26,19 +24,15 @@ from matplotlib.figure import Figure  # noqa: E402
 from icistop.stats.cif import cif_table  # noqa: E402
 from icistop.stats.km import km_table, kmunicate_table  # noqa: E402
 from icistop.labels import label  # noqa: E402
+from icistop.plots import common  # noqa: E402
 
 COLORS = ["#0173B2", "#DE8F05", "#029E73", "#D55E00", "#CC78BC", "#CA9161", "#FBAFE4", "#949494",
           "#ECE133", "#56B4E9"]  # seaborn "colorblind"
 
 
-def save_figure(fig: Figure, stem: str | Path, dpi: int = 200) -> list[Path]:
-    """Write ``stem``.png and ``stem``.svg deterministically (no creation date); returns the paths."""
-    stem = Path(stem)
-    FigureCanvasAgg(fig)
-    png, svg = stem.with_suffix(".png"), stem.with_suffix(".svg")
-    fig.savefig(png, dpi=dpi, metadata={"Software": None}, bbox_inches="tight")
-    fig.savefig(svg, metadata={"Date": None, "Creator": None}, bbox_inches="tight")
-    return [png, svg]
+def save_figure(fig: Figure, stem: str | Path, dpi: int = 200) -> list[str]:
+    """Write ``stem``.png and ``stem``.svg (:func:`icistop.plots.common.save_figure`); returns the paths."""
+    return common.save_figure(fig, common.figure_paths(stem, ("png", "svg")), dpi)
 
 
 def _default_ticks(xmax: float) -> np.ndarray:

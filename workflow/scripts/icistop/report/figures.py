@@ -1,14 +1,12 @@
 """Figures of the report (matplotlib, Agg backend), saved reproducibly as PNG and SVG.
 
-Every function returns a matplotlib Figure; :func:`save_figure` writes it without time stamps or
-random ids, so identical data give identical files. Text is converted to paths in the SVG
-(no font needed to view it, nothing fetched).
+Every function returns a matplotlib Figure; :func:`icistop.plots.common.save_figure` writes it without
+time stamps or random ids, so identical data give identical files.
 """
 
 from __future__ import annotations
 
 import textwrap
-from pathlib import Path
 
 import matplotlib
 
@@ -18,6 +16,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from icistop.labels import label as display  # noqa: E402
+from icistop.plots.common import message_figure  # noqa: E402,F401 - re-exported for the section builders
 from icistop.report.privacy import suppress_count  # noqa: E402
 
 # Okabe-Ito colour-blind safe palette
@@ -27,28 +26,9 @@ STYLE = {
     "font.size": 9,
     "axes.spines.top": False,
     "axes.spines.right": False,
-    "svg.fonttype": "path",
-    "svg.hashsalt": "icistop-report",
     "path.simplify": True,
 }
 plt.rcParams.update(STYLE)
-
-
-def save_figure(fig, png: str | Path, svg: str | Path, dpi: int = 150) -> None:
-    """Write ``fig`` as PNG and SVG (no creation date, fixed SVG ids) and close it."""
-    for path in (png, svg):
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(svg, format="svg", metadata={"Date": None, "Creator": None}, bbox_inches="tight")
-    fig.savefig(png, format="png", dpi=dpi, metadata={"Software": None}, bbox_inches="tight")
-    plt.close(fig)
-
-
-def message_figure(text: str, width: float = 6.0, height: float = 1.2):
-    """A placeholder figure carrying a message (e.g. 'not estimable: no events')."""
-    fig, ax = plt.subplots(figsize=(width, height))
-    ax.axis("off")
-    ax.text(0.5, 0.5, "\n".join(textwrap.wrap(text, 80)), ha="center", va="center", fontsize=10, color="#555")
-    return fig
 
 
 def curve_figure(curves: pd.DataFrame, risk: pd.DataFrame | None = None, *, group: str = "group",

@@ -1,13 +1,12 @@
-"""Cox proportional-hazards models reproducing R ``coxph`` (Efron ties).
+"""Cox proportional-hazards models from a data frame, reproducing R ``coxph``.
 
 Estimand: log hazard ratios beta in h(t | x, stratum) = h_s(t) exp(x'beta), by maximum partial
-likelihood with Efron's tie correction (R's weighted form: the tied-death term is multiplied by the
-mean case weight of the tied deaths). Two engines give the same estimates (tests check both against R):
-- ``"lifelines"``: lifelines ``CoxPHFitter`` (right-censored data; ``LIFELINES_FIT_OPTIONS``: precision
-  1e-12, because lifelines' Newton-decrement stopping rule at precision 1e-9 stops ~1e-6 short);
-- ``"efron"``: own vectorised Newton-Raphson (right-censored or counting-process (start, stop] rows,
-  strata, case weights; sort once, cumulative sums over risk sets, ~1 s for 10^5 subjects).
-``engine="auto"`` uses lifelines for right-censored data without robust variance, else "efron".
+likelihood with Efron's tie correction (R's weighted form). :func:`cox_fit` builds the design matrix
+(treatment contrasts for categorical covariates, R's naming ``col=level``), drops incomplete rows and
+fits with the package's one Cox engine (:mod:`icistop.stats.cox_engine`: right-censored or (entry, time]
+rows, strata, case weights). ``engine="lifelines"`` refits with lifelines ``CoxPHFitter`` instead, for
+cross-checks in the tests only (``LIFELINES_FIT_OPTIONS``: precision 1e-12, because lifelines'
+Newton-decrement stopping rule at precision 1e-9 stops ~1e-6 short).
 
 Variance: model-based inverse information (``se``) and, when ``robust`` (R default: non-integer
 weights or a cluster), the infinitesimal-jackknife sandwich V (sum_c u_c u_c') V from weighted Efron
@@ -27,9 +26,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import sparse
 from scipy.stats import chi2, norm
 
+from icistop.stats.cox_engine import cox_arrays
 from icistop.stats.coxzph import cox_zph
 from icistop.stats.km import group_levels
 
@@ -73,193 +72,6 @@ def design_matrix(df: pd.DataFrame, covariates: list[str], categorical: dict | N
 
 
 # ----------------------------------------------------------------------------------------------
-# own Efron engine
-# ----------------------------------------------------------------------------------------------
-class _EfronData:
-    """Sorted index structures for risk sets of (start, stop] rows within strata."""
-
-    def __init__(self, start, stop, event, X, strata_codes, w):
-        n = len(stop)
-        self.X = np.asarray(X, dtype=float).reshape(n, -1)
-        self.center = self.X.mean(axis=0) if n else np.zeros(self.X.shape[1])
-        self.Xc = self.X - self.center
-        self.w = np.asarray(w, dtype=float)
-        self.event = np.asarray(event, dtype=float)
-        finite = np.isfinite(start)
-        uniq = np.unique(np.concatenate([start[finite], stop]))
-        span = len(uniq) + 2
-        skey = np.where(finite, np.searchsorted(uniq, np.where(finite, start, 0.0)) + 1, 0)
-        xkey = np.searchsorted(uniq, stop) + 1
-        off = np.asarray(strata_codes, dtype=np.int64) * span
-        self.start_key = skey.astype(np.int64) + off
-        self.stop_key = xkey.astype(np.int64) + off
-        dead = self.event == 1
-        self.etimes, dead_t = np.unique(self.stop_key[dead], return_inverse=True)
-        self.dead_rows = np.flatnonzero(dead)
-        self.dead_t = dead_t
-        nt = len(self.etimes)
-        self.m = np.bincount(dead_t, minlength=nt).astype(float)
-        self.wD = np.bincount(dead_t, weights=self.w[dead], minlength=nt)
-        # row r is at risk at event time j (start < t_j <= stop, same stratum) iff
-        # bin_start[r] <= j < bin_stop[r], bin = number of event keys <= the row's key
-        bin_stop = np.searchsorted(self.etimes, self.stop_key, side="right")
-        bin_start = np.searchsorted(self.etimes, self.start_key, side="right")
-        # without entry times and with one stratum nobody enters late: skip the entry subtraction
-        self.right_censored = not finite.any() and len(np.unique(strata_codes)) <= 1
-        rows = np.arange(n)
-        self.death_bins = sparse.csr_matrix((np.ones(len(self.dead_rows)), (self.dead_t, self.dead_rows)),
-                                            shape=(nt, n))
-        if self.right_censored:
-            self.bins = sparse.csr_matrix((np.ones(n), (bin_stop, rows)), shape=(nt + 1, n))
-        else:
-            self.bins = sparse.csr_matrix((np.concatenate([np.ones(n), -np.ones(n)]),
-                                           (np.concatenate([bin_stop, bin_start]), np.concatenate([rows, rows]))),
-                                          shape=(nt + 1, n))
-
-    def _risk_sums(self, f):
-        """Sum of f over rows at risk at each event time (start < t <= stop): per-bin sums (one
-        sparse product, no sort or copy of the rows) and a reverse cumulative sum over the bins."""
-        per_bin = self.bins @ f
-        return np.cumsum(per_bin[::-1], axis=0)[::-1][1:]
-
-    def evaluate(self, beta, second: bool = True, residual_parts: bool = False):
-        """Efron log partial likelihood, score, information at beta (centred covariates)."""
-        Xc, w = self.Xc, self.w
-        n, p = Xc.shape
-        eta = Xc @ beta
-        shift = eta.max() if n else 0.0
-        r = np.exp(eta - shift)
-        wr = w * r
-        nt = len(self.etimes)
-        parts = [wr[:, None], wr[:, None] * Xc]
-        iu = np.triu_indices(p)
-        if second:  # upper triangle of x x' only (symmetric)
-            parts.append(wr[:, None] * Xc[:, iu[0]] * Xc[:, iu[1]])
-        f = np.concatenate(parts, axis=1)
-        risk = self._risk_sums(f)
-        dead = self.dead_rows
-        fd = self.death_bins @ f
-        s0, s1 = risk[:, 0], risk[:, 1:1 + p]
-        d0, d1 = fd[:, 0], fd[:, 1:1 + p]
-        if second:
-            s2, d2 = np.zeros((nt, p, p)), np.zeros((nt, p, p))
-            s2[:, iu[0], iu[1]] = risk[:, 1 + p:]
-            d2[:, iu[0], iu[1]] = fd[:, 1 + p:]
-            s2[:, iu[1], iu[0]] = risk[:, 1 + p:]
-            d2[:, iu[1], iu[0]] = fd[:, 1 + p:]
-        meanwt = self.wD / self.m
-        loglik = float(np.sum(w[dead] * (eta[dead] - shift)))
-        score = np.sum((w[dead])[:, None] * Xc[dead], axis=0)
-        info = np.zeros((p, p))
-        if residual_parts:
-            H, HX = np.zeros(nt), np.zeros((nt, p))
-            H2, HX2, XBM = np.zeros(nt), np.zeros((nt, p)), np.zeros((nt, p))
-        mmax = int(self.m.max()) if nt else 0
-        for k in range(mmax):
-            act = np.flatnonzero(self.m > k)
-            frac = k / self.m[act]
-            den = s0[act] - frac * d0[act]
-            num1 = s1[act] - frac[:, None] * d1[act]
-            mw = meanwt[act]
-            loglik -= float(np.sum(mw * np.log(den)))
-            xbar = num1 / den[:, None]
-            score -= np.sum(mw[:, None] * xbar, axis=0)
-            if second:
-                num2 = s2[act] - frac[:, None, None] * d2[act]
-                info += np.einsum("t,tij->ij", mw / den, num2) - np.einsum("t,ti,tj->ij", mw, xbar, xbar)
-            if residual_parts:
-                haz = mw / den
-                H[act] += haz
-                HX[act] += haz[:, None] * xbar
-                H2[act] += (1 - frac) * haz
-                HX2[act] += ((1 - frac) * haz)[:, None] * xbar
-                XBM[act] += xbar / self.m[act][:, None]
-        out = dict(loglik=loglik, score=score, info=info)
-        if residual_parts:
-            out.update(r=r, H=H, HX=HX, H2=H2, HX2=HX2, XBM=XBM)
-        return out
-
-    def score_residuals(self, beta):
-        """Per-row Efron score residuals (derivative of the score w.r.t. the row's case weight)."""
-        ev = self.evaluate(beta, second=False, residual_parts=True)
-        Xc, r = self.Xc, ev["r"]
-        nt = len(self.etimes)
-        cH = np.concatenate([[0.0], np.cumsum(ev["H"])])
-        cHX = np.concatenate([np.zeros((1, Xc.shape[1])), np.cumsum(ev["HX"], axis=0)])
-        hi = np.searchsorted(self.etimes, self.stop_key, side="right")
-        lo = np.searchsorted(self.etimes, self.start_key, side="right")
-        sumH = cH[hi] - cH[lo]
-        sumHX = cHX[hi] - cHX[lo]
-        resid = -r[:, None] * (Xc * sumH[:, None] - sumHX)
-        d, t = self.dead_rows, self.dead_t
-        if nt:
-            xd = Xc[d]
-            resid[d] += r[d][:, None] * (xd * ev["H"][t][:, None] - ev["HX"][t])
-            resid[d] -= r[d][:, None] * (xd * ev["H2"][t][:, None] - ev["HX2"][t])
-            resid[d] += xd - ev["XBM"][t]
-        return resid
-
-
-def efron_fit(start, stop, event, X, strata=None, weights=None, max_iter: int = 50,
-              tol: float = 1e-12) -> dict:
-    """Newton-Raphson (with step halving) for the Efron partial likelihood.
-
-    Arrays: start (use -inf / None for right-censored), stop, event (0/1), X (n x p), strata codes,
-    weights. Returns dict(beta, var (inverse information), loglik, loglik0, score_test, iterations,
-    converged, data (the index structure, for residuals)).
-    """
-    stop = np.asarray(stop, dtype=float)
-    n = len(stop)
-    start = np.full(n, -np.inf) if start is None else np.asarray(start, dtype=float)
-    strata = np.zeros(n, dtype=np.int64) if strata is None else np.asarray(strata)
-    weights = np.ones(n) if weights is None else np.asarray(weights, dtype=float)
-    data = _EfronData(start, stop, np.asarray(event, dtype=float), X, strata, weights)
-    p = data.X.shape[1]
-    beta = np.zeros(p)
-    cur = data.evaluate(beta)
-    loglik0 = cur["loglik"]
-    try:
-        u0 = np.linalg.solve(cur["info"], cur["score"])
-        score_test = float(cur["score"] @ u0)
-    except np.linalg.LinAlgError:
-        score_test = np.nan
-    converged = False
-    it = 0
-    for it in range(1, max_iter + 1):
-        step = np.linalg.solve(cur["info"], cur["score"])
-        new_beta = beta + step
-        new = data.evaluate(new_beta)
-        halvings = 0
-        while not np.isfinite(new["loglik"]) or new["loglik"] < cur["loglik"] - 1e-12 * abs(cur["loglik"]):
-            halvings += 1
-            if halvings > 30:
-                break
-            step = step / 2
-            new_beta = beta + step
-            new = data.evaluate(new_beta)
-        change = abs(new["loglik"] - cur["loglik"])
-        beta, cur = new_beta, new
-        if np.max(np.abs(step)) < tol or change <= 1e-15 * max(1.0, abs(cur["loglik"])):
-            converged = True
-            break
-    var = np.linalg.inv(cur["info"]) if p else np.zeros((0, 0))
-    return dict(beta=beta, var=var, loglik=cur["loglik"], loglik0=loglik0, score_test=score_test,
-                iterations=it, converged=converged, data=data)
-
-
-def robust_variance(data: _EfronData, beta, var, cluster=None) -> np.ndarray:
-    """Sandwich V (sum_c u_c u_c') V with u_c = sum over rows in c of w_i * score residual_i (R dfbeta)."""
-    resid = data.score_residuals(beta) * data.w[:, None]
-    dfb = resid @ var
-    if cluster is not None:
-        codes = pd.factorize(pd.Series(cluster), sort=True)[0]
-        agg = np.zeros((codes.max() + 1, dfb.shape[1]))
-        np.add.at(agg, codes, dfb)
-        dfb = agg
-    return dfb.T @ dfb
-
-
-# ----------------------------------------------------------------------------------------------
 # public wrapper
 # ----------------------------------------------------------------------------------------------
 @dataclass
@@ -294,7 +106,7 @@ def _strata_codes(df, strata):
 def cox_fit(df: pd.DataFrame, time: str, event: str, covariates: list[str], *,
             categorical: dict | None = None, strata: str | list[str] | None = None,
             weights: str | None = None, entry: str | None = None, cluster: str | None = None,
-            robust: bool | str = "auto", engine: str = "auto", conf_level: float = 0.95) -> CoxResult:
+            robust: bool | str = "auto", engine: str = "efron", conf_level: float = 0.95) -> CoxResult:
     """Cox model, Efron ties. ``entry`` makes (entry, time] counting-process rows (time-varying
     covariates, left truncation): R ``coxph(Surv(entry, time, event) ~ ...)``.
 
@@ -312,19 +124,21 @@ def cox_fit(df: pd.DataFrame, time: str, event: str, covariates: list[str], *,
     w = np.ones(len(data)) if weights is None else data[weights].to_numpy(float)
     if robust == "auto":
         robust = cluster is not None or not np.all(w == np.floor(w))
-    if engine == "auto":
-        engine = "lifelines" if (entry is None and not robust) else "efron"
-    if engine == "lifelines" and entry is not None:
-        raise ValueError("lifelines engine: right-censored data only; use engine='efron'")
+    if engine not in ("efron", "lifelines"):
+        raise ValueError("engine must be 'efron' (the package's engine) or 'lifelines' (cross-check only)")
+    if engine == "lifelines" and (entry is not None or robust):
+        raise ValueError("lifelines engine: right-censored data without robust variance only; use engine='efron'")
     scodes = _strata_codes(data, strata)
     start = None if entry is None else data[entry].to_numpy(float)
     stop = data[time].to_numpy(float)
     status = data[event].to_numpy(float)
     if entry is not None and not np.all(start < stop):
         raise ValueError("entry must be < time on every row")
+    cl = None if cluster is None else data[cluster].to_numpy()
+    fit = cox_arrays(start, stop, status, X.to_numpy(), strata=scodes, weights=w, cluster=cl, robust=bool(robust))
     model = None
-    fit = efron_fit(start, stop, status, X.to_numpy(), scodes, w) if engine == "efron" else None
-    if engine == "lifelines":
+    beta, vmodel, loglik, converged = fit.coef, fit.var, fit.loglik, fit.converged
+    if engine == "lifelines":  # an independent implementation, for cross-checks in the tests
         from lifelines import CoxPHFitter
         frame = X.copy()
         frame["_T"], frame["_E"] = stop, status
@@ -341,27 +155,16 @@ def cox_fit(df: pd.DataFrame, time: str, event: str, covariates: list[str], *,
             model.fit(frame, "_T", "_E", robust=False, fit_options=dict(LIFELINES_FIT_OPTIONS), **kw)
         beta = model.params_.reindex(X.columns).to_numpy()
         vmodel = model.variance_matrix_.loc[X.columns, X.columns].to_numpy()
-        loglik = float(model.log_likelihood_)
-        # null log-likelihood and score test from the own engine (identical definitions)
-        null = efron_fit(None, stop, status, X.to_numpy(), scodes, w, max_iter=0)
-        loglik0, score_chisq = null["loglik0"], null["score_test"]
-        converged = True
-        data_struct = null["data"]
-    else:
-        beta, vmodel, loglik = fit["beta"], fit["var"], fit["loglik"]
-        loglik0, score_chisq, converged = fit["loglik0"], fit["score_test"], fit["converged"]
-        data_struct = fit["data"]
-    se = np.sqrt(np.diag(vmodel))
+        loglik, converged = float(model.log_likelihood_), True
+    with np.errstate(invalid="ignore"):
+        se = np.sqrt(np.diag(vmodel))
     notes = [] if converged else ["Newton-Raphson did not converge"]
     # R coxph's check for a monotone likelihood: the Newton step at the estimate is not ~0
-    with np.errstate(all="ignore"):
-        last_step = np.abs(vmodel @ data_struct.evaluate(beta, second=False)["score"]) if len(beta) else []
-    for term, st, b in zip(X.columns, last_step, beta):
+    for term, st, b in zip(X.columns, fit.last_step, beta):
         if st > 1e-9 and st > np.sqrt(1e-9) * abs(b):
             notes.append(f"{term}: log-likelihood converged before the coefficient; it may be infinite")
     if robust:
-        cl = None if cluster is None else data[cluster].to_numpy()
-        vrob = robust_variance(data_struct, beta, vmodel, cl)
+        vrob = fit.robust_var
         se_rob = np.sqrt(np.diag(vrob))
         vuse, se_use, se_type = vrob, se_rob, "robust"
     else:
@@ -379,6 +182,7 @@ def cox_fit(df: pd.DataFrame, time: str, event: str, covariates: list[str], *,
             counts.append(dict(covariate=c, level=lv, reference=lv == ref, n=int(m.sum()),
                                events=float(status[m].sum())))
     counts = pd.DataFrame(counts, columns=["covariate", "level", "reference", "n", "events"])
+    loglik0, score_chisq = fit.loglik0, fit.score_test
     lrt = 2 * (loglik - loglik0)
     k = len(beta)
     if engine == "lifelines":

@@ -103,22 +103,118 @@ def conf_limits(p: np.ndarray, se_log: np.ndarray, conf_type: str = "log-log",
 # ----------------------------------------------------------------------------------------------
 # core estimator for one group
 # ----------------------------------------------------------------------------------------------
+class KMFit:
+    """A fitted (weighted, counting-process) Kaplan-Meier curve at every distinct exit time, with the
+    rows it was fitted to (for influence functions). Built by :meth:`KMIndex.fit`."""
+
+    def __init__(self, index: "KMIndex", w: np.ndarray, n_risk, n_event, n_censor, surv):
+        self.index, self.w = index, w
+        self.time, self.n_risk, self.n_event, self.n_censor, self.surv = index.t, n_risk, n_event, n_censor, surv
+        self.start, self.stop, self.event = index.e, index.x, index.d
+
+    @property
+    def last_time(self) -> float:
+        """End of follow-up: the latest exit time of a row with positive weight (-inf when none)."""
+        positive = self.w > 0
+        return float(self.stop[positive].max()) if positive.any() else -np.inf
+
+    def at(self, t) -> np.ndarray:
+        """S(t) (right-continuous step function). After the end of follow-up S is known only when it
+        has reached 0 (R ``summary(survfit, extend = TRUE)``); otherwise NaN (unknown)."""
+        t = np.atleast_1d(np.asarray(t, float))
+        idx = np.searchsorted(self.time, t, side="right") - 1
+        out = np.where(idx >= 0, self.surv[np.maximum(idx, 0)] if len(self.surv) else 1.0, 1.0)
+        return np.where((t > self.last_time) & (out > 0), np.nan, out)
+
+    def rmst(self, tau: float) -> float:
+        """Area under S up to tau; NaN when follow-up ends before tau with S > 0 (S unknown there)."""
+        if tau > self.last_time and self.at(self.last_time)[0] > 0:
+            return np.nan
+        inside = self.time < tau
+        grid = np.concatenate([[0.0], self.time[inside], [tau]])
+        s = np.concatenate([[1.0], self.surv[inside]])
+        return float(np.sum(s * np.diff(grid)))
+
+    def _row_influence(self, g_time: np.ndarray) -> np.ndarray:
+        """Per-row sum over event times s of g(s) w (dN_r(s) - Y_r(s) dN(s) / Y(s)) / (Y(s) - dN(s)).
+
+        The divisor Y - dN (not Y) is the 1 / (1 - dLambda) factor of the product-limit map; it makes
+        the unit-weight variance the Greenwood variance R reports."""
+        y_minus = self.n_risk - self.n_event
+        with np.errstate(divide="ignore", invalid="ignore"):
+            inv = np.where(y_minus > 0, 1.0 / y_minus, 0.0)
+            haz_den = np.where(self.n_event > 0, self.n_event / self.n_risk, 0.0) * inv
+        term2 = np.concatenate([[0.0], np.cumsum(g_time * haz_den)])
+        ix = self.index
+        out = -self.w * (term2[ix.xi + 1] - term2[ix.ke])
+        ev = ix.ev
+        out[ev] += self.w[ev] * g_time[ix.xi[ev]] * inv[ix.xi[ev]]
+        return out
+
+    def influence_surv(self, t: float) -> np.ndarray:
+        """Per-row influence of S(t): -S(t) sum_{s <= t} dM_r(s) / (Y(s) - dN(s)) (sum rows by cluster
+        for a clustered SE: R ``survfit(..., id =, robust = TRUE)``)."""
+        g = (self.time <= t).astype(float)
+        return -self.at(t)[0] * self._row_influence(g)
+
+    def influence_rmst(self, tau: float) -> np.ndarray:
+        """Per-row influence of RMST(tau) = -sum_s dM_r(s) / (Y(s) - dN(s)) int_s^tau S(u) du."""
+        inside = self.time <= tau
+        grid = np.concatenate([self.time[inside], [tau]])
+        area_after = np.cumsum((self.surv[inside] * np.diff(grid))[::-1])[::-1]
+        g = np.zeros(len(self.time))
+        g[inside] = area_after
+        return -self._row_influence(g)
+
+
+class KMIndex:
+    """The weight-free part of the Kaplan-Meier estimator of (entry, exit] rows: the distinct exit times
+    and, per row, its exit and entry positions, so that fits under new weights (bootstrap frequencies
+    times inverse-probability weights) cost two weighted counts and cumulative sums."""
+
+    def __init__(self, start, stop, event):
+        self.x = np.asarray(stop, float)
+        self.e = np.full(len(self.x), -np.inf) if start is None else np.asarray(start, float)
+        self.d = np.asarray(event, float)
+        self.ev = self.d > 0
+        self.t, self.xi = np.unique(self.x, return_inverse=True)
+        self.xi = self.xi.ravel()
+        self.ke = np.searchsorted(self.t, self.e, side="right")  # rows with entry >= t_j are not at risk at j
+
+    def fit(self, weights=None) -> KMFit:
+        """Product-limit estimate S(t) = prod (1 - dN_w / Y_w) with weighted counts at each exit time."""
+        w = np.ones(len(self.x)) if weights is None else np.asarray(weights, float)
+        nt = len(self.t)
+        n_event = np.bincount(self.xi, weights=w * self.d, minlength=nt)
+        n_censor = np.bincount(self.xi, weights=w * (1 - self.d), minlength=nt)
+        # at risk at t_j: exit >= t_j minus entry >= t_j (entry < exit, so those exit later)
+        exit_ge = np.cumsum(np.bincount(self.xi, weights=w, minlength=nt)[::-1])[::-1]
+        entry_ge = np.cumsum(np.bincount(self.ke, weights=w, minlength=nt + 1)[::-1])[::-1][1:]
+        n_risk = exit_ge - entry_ge
+        n_risk = np.where(np.abs(n_risk) < 1e-12 * max(1.0, w.sum()), 0.0, n_risk)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            h = np.where(n_event > 0, n_event / n_risk, 0.0)
+        surv = np.cumprod(1.0 - h)
+        surv[np.isclose(h, 1.0, rtol=0, atol=1e-14).cumsum() > 0] = 0.0
+        return KMFit(self, w, n_risk, n_event, n_censor, surv)
+
+
+def km_fit(start, stop, event, weights=None) -> KMFit:
+    """Weighted Kaplan-Meier of (start, stop] rows (``start=None``: right-censored, no entry times)."""
+    return KMIndex(start, stop, event).fit(weights)
+
+
+def cluster_sum(values: np.ndarray, cluster) -> np.ndarray:
+    """Sum per cluster (e.g. the influence of the clones of one patient)."""
+    codes = np.unique(np.asarray(cluster), return_inverse=True)[1].ravel()
+    return np.bincount(codes, weights=values)
+
+
 def _km_core(e, x, d, w, variance: str, cluster=None) -> dict:
-    t, xi = np.unique(x, return_inverse=True)
-    nt = len(t)
-    n_event = np.bincount(xi, weights=w * d, minlength=nt)
-    n_censor = np.bincount(xi, weights=w * (1 - d), minlength=nt)
-    # at risk at t_j: exit >= t_j minus entry >= t_j (entry < exit, so those exit later)
-    exit_ge = np.cumsum(np.bincount(xi, weights=w, minlength=nt)[::-1])[::-1]
-    ke = np.searchsorted(t, e, side="right")  # number of t_j <= e_i: row not yet at risk for j < ke
-    entry_ge = np.cumsum(np.bincount(ke, weights=w, minlength=nt + 1)[::-1])[::-1][1:]
-    n_risk = exit_ge - entry_ge
-    n_risk = np.where(np.abs(n_risk) < 1e-12 * max(1.0, w.sum()), 0.0, n_risk)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        h = np.where(n_event > 0, n_event / n_risk, 0.0)
-    surv = np.cumprod(1.0 - h)
-    surv[np.isclose(h, 1.0, rtol=0, atol=1e-14).cumsum() > 0] = 0.0
-    out = dict(time=t, n_risk=n_risk, n_event=n_event, n_censor=n_censor, surv=surv)
+    fit = KMIndex(e, x, d).fit(w)
+    t, xi = fit.time, fit.index.xi
+    n_risk, n_event, surv = fit.n_risk, fit.n_event, fit.surv
+    out = dict(time=t, n_risk=n_risk, n_event=n_event, n_censor=fit.n_censor, surv=surv)
     if variance == "greenwood":
         y_minus = n_risk - n_event
         with np.errstate(divide="ignore", invalid="ignore"):

@@ -225,7 +225,7 @@ def compare_groups(endpoints: pd.DataFrame, after_stop: list[str], from_start: l
             try:
                 ph, split = ph_check(cox_data, "time", "event", [grouping], cuts=timesplit_cuts, alpha=ph_alpha,
                                      categorical={grouping: ref})
-            except Exception as exc:  # lifelines convergence failures
+            except (np.linalg.LinAlgError, ValueError, FloatingPointError) as exc:  # no finite fit
                 _note(notes, endpoint.name, "PH test", grouping, f"not computed: {type(exc).__name__}")
                 continue
             out["ph_test"].append(_tag(ph, endpoint.name, grouping))
@@ -325,15 +325,13 @@ def hazard_by_interval(endpoints: pd.DataFrame, breaks, groupings: list[str], co
 
 def safe_cox(data: pd.DataFrame, covariates: list[str], notes: list[dict], endpoint: str, grouping: str,
              max_abs_coef: float = 10.0, analysis: str = "Cox", **kwargs):
-    """Cox fit (Efron ties; own Newton-Raphson engine, lifelines as fallback); None with a note
-    when neither converges to finite estimates (e.g. a level with events in no shared risk set)."""
-    from lifelines.exceptions import ConvergenceError
-
-    for engine in ("efron", "lifelines"):
-        try:
-            fit = cox_fit(data, "time", "event", covariates, engine=engine, **kwargs)
-        except (ConvergenceError, np.linalg.LinAlgError, ValueError, FloatingPointError):
-            continue
+    """Cox fit (Efron ties, the package's engine); None with a note when it does not converge to finite
+    estimates (e.g. a level with events in no shared risk set: a monotone likelihood)."""
+    try:
+        fit = cox_fit(data, "time", "event", covariates, **kwargs)
+    except (np.linalg.LinAlgError, ValueError, FloatingPointError):
+        fit = None
+    if fit is not None:
         coef = fit.table["coef"].to_numpy()
         if fit.converged and np.all(np.isfinite(coef)) and np.all(np.abs(coef) < max_abs_coef) \
                 and np.all(np.isfinite(fit.table["se"])):
