@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 CORES ?= 4
 
-.PHONY: run test test-slow test-slurm test-all lint clean
+.PHONY: run test test-slow test-slurm test-all lint architecture clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ test-all: test test-slow test-slurm
 lint: $(VENV)/.installed
 	$(BIN)/snakemake --lint
 	$(BIN)/snakefmt --check Snakefile workflow/rules
+
+# docs/architecture.md rule map and docs/rulegraph.svg from the rule graph (needs graphviz `dot`)
+architecture: $(VENV)/.installed
+	$(BIN)/python docs/make_architecture.py --svg
 
 clean:
 	rm -rf results logs .snakemake
