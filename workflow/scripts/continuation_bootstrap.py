@@ -5,15 +5,13 @@ import sys
 sys.path.insert(0, snakemake.scriptdir)  # noqa: F821
 
 from icistop.continuation.bootstrap import run_shard  # noqa: E402
-from icistop.continuation.pipeline import load_analysis, protocol_for  # noqa: E402
+from icistop.continuation.pipeline import outcome_inputs  # noqa: E402
 from icistop.runner import run_step  # noqa: E402
 from icistop.data.tableio import write_tsv  # noqa: E402
 
 
 def main(smk):
-    outcome = smk.wildcards.outcome
-    panel, _ = load_analysis(smk.input.endpoints, smk.input.assessments, outcome)
-    p = protocol_for(smk.params.cfg, outcome)
+    _, panel, _, p = outcome_inputs(smk)
     b = smk.params.bootstrap
     df = run_shard(panel, p, int(b["n_boot"]), int(b["n_shards"]), int(smk.wildcards.shard), int(b["seed"]),
                    marker=smk.params.marker)

@@ -8,16 +8,14 @@ import logging  # noqa: E402
 
 from icistop.continuation.bootstrap import ccw_point  # noqa: E402
 from icistop.continuation.ccw import km_table, run_ccw, weight_diagnostics  # noqa: E402
-from icistop.continuation.pipeline import load_analysis, protocol_for, scalars  # noqa: E402
+from icistop.continuation.pipeline import outcome_inputs, scalars  # noqa: E402
 from icistop.continuation.plots import km_figure, weight_figure  # noqa: E402
 from icistop.runner import run_step  # noqa: E402
 from icistop.data.tableio import write_json, write_tsv  # noqa: E402
 
 
 def main(smk):
-    outcome = smk.wildcards.outcome
-    panel, unavailable = load_analysis(smk.input.endpoints, smk.input.assessments, outcome)
-    p = protocol_for(smk.params.cfg, outcome)
+    outcome, panel, unavailable, p = outcome_inputs(smk)
     res = run_ccw(panel, p, se=True)
     point = ccw_point(panel, p, marker=smk.params.marker, se=True)
     point["unavailable"] = unavailable

@@ -7,16 +7,14 @@ sys.path.insert(0, snakemake.scriptdir)  # noqa: F821
 import pandas as pd  # noqa: E402
 
 from icistop.continuation.landmark import landmark_interaction, landmark_km, landmark_table  # noqa: E402
-from icistop.continuation.pipeline import load_analysis, protocol_for, with_reason  # noqa: E402
+from icistop.continuation.pipeline import outcome_inputs, with_reason  # noqa: E402
 from icistop.continuation.plots import km_figure  # noqa: E402
 from icistop.runner import run_step  # noqa: E402
 from icistop.data.tableio import write_tsv  # noqa: E402
 
 
 def main(smk):
-    outcome = smk.wildcards.outcome
-    panel, unavailable = load_analysis(smk.input.endpoints, smk.input.assessments, outcome)
-    p = protocol_for(smk.params.cfg, outcome)
+    outcome, panel, unavailable, p = outcome_inputs(smk)
     landmarks = [float(x) for x in smk.params.landmarks]
     write_tsv(with_reason(landmark_table(panel, landmarks, p), unavailable), smk.output.table)
     marker = smk.params.marker

@@ -8,15 +8,13 @@ import pandas as pd  # noqa: E402
 
 from icistop import DAYS_PER_MONTH  # noqa: E402
 from icistop.continuation.naive import fixed_duration_groups, naive_ever_stopped  # noqa: E402
-from icistop.continuation.pipeline import load_analysis, protocol_for, scalars, with_reason  # noqa: E402
+from icistop.continuation.pipeline import outcome_inputs, scalars, with_reason  # noqa: E402
 from icistop.runner import run_step  # noqa: E402
 from icistop.data.tableio import write_tsv  # noqa: E402
 
 
 def main(smk):
-    outcome = smk.wildcards.outcome
-    panel, unavailable = load_analysis(smk.input.endpoints, smk.input.assessments, outcome)
-    p = protocol_for(smk.params.cfg, outcome)
+    outcome, panel, unavailable, p = outcome_inputs(smk)
     naive = smk.params.naive
     threshold = float(naive["stop_threshold_days"]) / DAYS_PER_MONTH
     res = scalars(naive_ever_stopped(panel, p, threshold, naive.get("comparator", "all_others")))

@@ -4,16 +4,14 @@ import sys
 
 sys.path.insert(0, snakemake.scriptdir)  # noqa: F821
 
-from icistop.continuation.pipeline import load_analysis, protocol_for, with_reason  # noqa: E402
+from icistop.continuation.pipeline import outcome_inputs, with_reason  # noqa: E402
 from icistop.continuation.timevarying import timevarying_cox  # noqa: E402
 from icistop.runner import run_step  # noqa: E402
 from icistop.data.tableio import write_tsv  # noqa: E402
 
 
 def main(smk):
-    outcome = smk.wildcards.outcome
-    panel, unavailable = load_analysis(smk.input.endpoints, smk.input.assessments, outcome)
-    p = protocol_for(smk.params.cfg, outcome)
+    outcome, panel, unavailable, p = outcome_inputs(smk)
     tab, _ = timevarying_cox(panel, p, entry=float(smk.params.entry))
     tab.insert(0, "outcome", outcome)
     write_tsv(with_reason(tab, unavailable, rows=tab["term"] == "on_ici"), smk.output.table)

@@ -12,7 +12,7 @@ from icistop.plots.common import message_figure  # noqa: E402
 from icistop.runner import run_step  # noqa: E402
 from icistop.survival.analysis import ENDPOINTS, competing_risks, endpoint_data, notes_frame  # noqa: E402
 from icistop.plots.survival import plot_cif, save_figure  # noqa: E402
-from icistop.data.tableio import write_tsv  # noqa: E402
+from icistop.data.tableio import write_tables  # noqa: E402
 
 
 def main(smk):
@@ -21,9 +21,7 @@ def main(smk):
     endpoints = pd.read_parquet(smk.input.endpoints)
     tables, notes = competing_risks(endpoints, p.landmarks, p.groupings_after_stop, dict(p.reference_levels),
                                     conf_level=p.conf_level)
-    for key in ("cif", "cif_landmarks", "cause_specific_cox"):
-        write_tsv(tables[key], getattr(smk.output, key))
-    write_tsv(notes_frame(notes), smk.output.notes)
+    write_tables(smk.output, {**tables, "notes": notes_frame(notes)})
     data = endpoint_data(endpoints, ENDPOINTS["pfs_after_stop"])
     if data.empty:
         fig = message_figure("Competing risks after stopping: no patients in the cohort")

@@ -12,7 +12,7 @@ from icistop.plots.common import message_figure  # noqa: E402
 from icistop.runner import run_step  # noqa: E402
 from icistop.survival.analysis import ENDPOINTS, endpoint_data, finite_or_nan, km_analyses, notes_frame, unavailable_reason, usable_groups  # noqa: E402
 from icistop.plots.survival import plot_km, save_figure  # noqa: E402
-from icistop.data.tableio import write_tsv  # noqa: E402
+from icistop.data.tableio import write_tables  # noqa: E402
 
 FIGURES = {  # figure name -> (endpoint, grouping)
     "pfs_after_stop": ("pfs_after_stop", None),
@@ -29,9 +29,7 @@ def main(smk):
     endpoints = pd.read_parquet(smk.input.endpoints)
     tables, notes = km_analyses(endpoints, p.landmarks, p.risk_table_times, p.groupings_after_stop,
                                 p.groupings_from_start, conf_level=p.conf_level)
-    for key in ("curves", "landmarks", "medians", "risktable", "followup"):
-        write_tsv(finite_or_nan(tables[key]), getattr(smk.output, key))
-    write_tsv(notes_frame(notes), smk.output.notes)
+    write_tables(smk.output, {**{k: finite_or_nan(v) for k, v in tables.items()}, "notes": notes_frame(notes)})
     for name, (endpoint_name, grouping) in FIGURES.items():
         endpoint = ENDPOINTS[endpoint_name]
         data = endpoint_data(endpoints, endpoint)

@@ -1,6 +1,7 @@
 """Univariable Cox model per marker (HR, CI, events/n per level, Wald p per level, the marker's
 likelihood-ratio test with q-values across markers, k-sample log-rank) and the multivariable Cox model of
-prespecified covariates (complete cases, drop-one LR tests).
+prespecified covariates (complete cases, drop-one LR tests); :func:`cox_tables` adds the spline and
+cut-point analyses of :mod:`icistop.biomarkers.continuous` (the tables of rule biomarker_cox).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from icistop.stats.multiplicity import p_adjust
 from icistop.biomarkers.markers import level_order, marker_design, marker_specs
 from icistop.stats.intervals import z_value
 from icistop.biomarkers.models import CoxFit, fit_cox, hr_summary, logrank_pvalue
+from icistop.biomarkers.continuous import cutpoint_analysis, spline_analysis
 
 
 def univariable_cox(data: pd.DataFrame, cfg: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -200,3 +202,13 @@ def multivariable_cox(data: pd.DataFrame, cfg: dict) -> tuple[pd.DataFrame, CoxF
     out["status"] = "ok"
     out["note"] = "; ".join([x for x in [note] + fit.warnings if x])
     return out, fit
+
+
+def cox_tables(data: pd.DataFrame, cfg: dict) -> dict[str, pd.DataFrame]:
+    """The Cox-model tables by name: per level and per marker of the univariable models, the multivariable
+    model, the spline tests and curves, and the data-driven cut-points."""
+    levels, markers = univariable_cox(data, cfg)
+    multi, _ = multivariable_cox(data, cfg)
+    tests, curves = spline_analysis(data, cfg)
+    return {"univariable": levels, "markers": markers, "multivariable": multi, "spline_tests": tests,
+            "spline_curves": curves, "cutpoints": cutpoint_analysis(data, cfg)}

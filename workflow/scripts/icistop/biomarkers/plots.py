@@ -158,15 +158,22 @@ def km_panels(data: pd.DataFrame, markers: list[str], stem, formats=("png", "svg
     return save_figure(fig, stem, formats, dpi)
 
 
+def _marker_panels(curves: pd.DataFrame, width: float) -> tuple:
+    """A figure with one panel per marker of ``curves`` side by side (markers in order of appearance):
+    (figure, [(axis, marker, the marker's rows)])."""
+    names = list(dict.fromkeys(curves["marker"]))
+    fig, axes = plt.subplots(1, len(names), figsize=(width * len(names), 3.6), squeeze=False)
+    return fig, [(ax, name, curves[curves["marker"] == name]) for ax, name in zip(axes.ravel(), names)]
+
+
 def spline_plot(curves: pd.DataFrame, tests: pd.DataFrame, stem, formats=("png", "svg"), dpi: int = 150
                 ) -> list[str]:
     """HR vs marker value (restricted cubic spline) relative to the reference value, with pointwise CI."""
     if curves is None or curves.empty:
         return _empty(stem, "No continuous marker with a spline fit", formats, dpi)
-    names = list(dict.fromkeys(curves["marker"]))
-    fig, axes = plt.subplots(1, len(names), figsize=(4.6 * len(names), 3.6), squeeze=False)
-    for ax, name in zip(axes.ravel(), names):
-        c = curves[curves["marker"] == name].sort_values("value")
+    fig, panels = _marker_panels(curves, 4.6)
+    for ax, name, c in panels:
+        c = c.sort_values("value")
         ax.fill_between(c["value"], c["hr_ci_low"], c["hr_ci_high"], color=PALETTE[0], alpha=0.2, lw=0)
         ax.plot(c["value"], c["hr"], color=PALETTE[0])
         ax.axhline(1.0, color="grey", ls="--", lw=0.8)
@@ -211,10 +218,8 @@ def cif_plot(curves: pd.DataFrame, stem, formats=("png", "svg"), dpi: int = 150,
     """Cumulative incidence of progression (solid) and death without progression (dashed) by level."""
     if curves is None or curves.empty:
         return _empty(stem, "No marker for the competing-risk view", formats, dpi)
-    names = list(dict.fromkeys(curves["marker"]))
-    fig, axes = plt.subplots(1, len(names), figsize=(4.8 * len(names), 3.6), squeeze=False)
-    for ax, name in zip(axes.ravel(), names):
-        c = curves[curves["marker"] == name]
+    fig, panels = _marker_panels(curves, 4.8)
+    for ax, name, c in panels:
         for j, lv in enumerate(_ordered_levels(c["level"], (level_order or {}).get(name))):
             cl = c[c["level"].astype(str) == lv].sort_values("time")
             t = np.concatenate([[0.0], cl["time"].to_numpy()])

@@ -33,6 +33,14 @@ def protocol_for(params_cfg: dict, outcome: str) -> Protocol:
     return protocol_from_config(params_cfg, outcome=outcome)
 
 
+def outcome_inputs(smk) -> tuple[str, pd.DataFrame, str | None, Protocol]:
+    """What a per-outcome continuation rule reads: (outcome wildcard, analysis panel, reason it is not
+    estimable or None, protocol), from the inputs ``endpoints`` and ``assessments`` and the params ``cfg``."""
+    outcome = smk.wildcards.outcome
+    panel, reason = load_analysis(smk.input.endpoints, smk.input.assessments, outcome)
+    return outcome, panel, reason, protocol_for(smk.params.cfg, outcome)
+
+
 def with_reason(frame: pd.DataFrame, reason: str | None, rows=None) -> pd.DataFrame:
     """``frame`` with its ``reason`` column set to ``reason`` (all rows, or the boolean mask ``rows``)
     when the outcome is not estimable; unchanged when ``reason`` is None."""

@@ -26,6 +26,12 @@ def write_tsv(frame: pd.DataFrame, path, float_format: str = "%.10g") -> None:
     frame.to_csv(path, sep="\t", index=False, float_format=float_format, na_rep="NA")
 
 
+def write_tables(output, frames: dict[str, pd.DataFrame], float_format: str = "%.10g") -> None:
+    """Write each frame as TSV to the path of the same name in ``output`` (a rule's named outputs)."""
+    for name, frame in frames.items():
+        write_tsv(frame, getattr(output, name), float_format)
+
+
 def _default(value):
     if isinstance(value, (np.integer,)):
         return int(value)

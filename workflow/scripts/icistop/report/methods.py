@@ -82,12 +82,15 @@ def _months(values) -> str:
     return months_list(values)
 
 
-def _other(tracked: Tracked, drop_prefix: str) -> str | None:
+def _with_other(out: list[str], tracked: Tracked) -> list[str]:
+    """The paragraphs ``out``, plus an "Other settings" paragraph listing every leaf of ``tracked`` that no
+    sentence read (key paths relative to the block), so that a changed option always changes the text."""
     rest = tracked.leftovers()
     if not rest:
-        return None
-    items = [f"{p[len(drop_prefix) + 1:] if p.startswith(drop_prefix + '.') else p} = {_fmt(v)}" for p, v in rest]
-    return "Other settings: " + "; ".join(items) + "."
+        return out
+    prefix = tracked._path + "."
+    items = [f"{p[len(prefix):] if p.startswith(prefix) else p} = {_fmt(v)}" for p, v in rest]
+    return out + ["Other settings: " + "; ".join(items) + "."]
 
 
 # ----------------------------------------------------------------------------------------- sections
@@ -134,10 +137,7 @@ def cohort_paragraphs(cohort: dict) -> list[str]:
     if stop.get("exclude_pd_before_stop", True):
         text += ", without a progression (PD) assessment between ICI start and the stop date"
     out.append(text + ".")
-    other = _other(c, "cohort")
-    if other:
-        out.append(other)
-    return out
+    return _with_other(out, c)
 
 
 def endpoint_paragraphs(endpoints: dict) -> list[str]:
@@ -153,10 +153,7 @@ def endpoint_paragraphs(endpoints: dict) -> list[str]:
         "(PFS and OS after stopping); all follow-up was censored at the data cut-off.",
         "Time on ICI was grouped at " + _months(breaks) + ".",
     ]
-    other = _other(e, "endpoints")
-    if other:
-        out.append(other)
-    return out
+    return _with_other(out, e)
 
 
 def _ci_name(conf_type) -> str:
@@ -225,10 +222,7 @@ def survival_paragraphs(survival: dict | None, results: dict | None = None) -> l
                    f"{_months(breaks)}) as events per person-time" + (f" with {ci} confidence intervals" if ci else "")
                    + ". Competing risks (progression; death without progression) were described by Aalen-Johansen "
                    "cumulative incidence functions.")
-    other = _other(s, "survival")
-    if other:
-        out.append(other)
-    return out
+    return _with_other(out, s)
 
 
 def ci_method_of(results: dict | None, configured: str | None) -> str:
@@ -341,10 +335,27 @@ def continuation_paragraphs(continuation: dict | None, results: dict | None = No
     plots = c.get("plots")
     if plots:
         plots.get("formats")
-    other = _other(c, "continuation")
-    if other:
-        out.append(other)
-    return out
+    return _with_other(out, c)
+
+
+# the further analyses of the biomarker stage: config sub-block -> its sentence, written when the block is present
+BIOMARKER_ANALYSES = {
+    "splines": lambda sp: (
+        f"Continuous markers were also modelled with restricted cubic splines ({_fmt(sp.get('knots'))} knots, "
+        f"reference {_fmt(sp.get('reference'))}, {_fmt(sp.get('grid_points'))} grid points)."),
+    "cutpoint": lambda cp: (
+        f"Data-driven cut-points (sensitivity analysis only) used the maximally selected log-rank statistic "
+        f"between the {_fmt(cp.get('minprop'))} and {_fmt(cp.get('maxprop'))} quantiles with the "
+        "Lausen-Sauerbrei-Schumacher corrected p-value."),
+    "competing_risks": lambda cr: (
+        f"Cumulative incidence of progression with death as a competing event (Aalen-Johansen) is tabulated "
+        f"at {_months(cr.get('times') or [])} for the top {_fmt(cr.get('top_k'))} markers."),
+    "discrimination": lambda dis: (
+        f"Discrimination of the multivariable model (Harrell's C and the IPCW AUC at "
+        f"{_fmt(dis.get('horizon_months'))} months) was corrected for optimism with {_fmt(dis.get('n_boot'))} "
+        f"bootstrap resamples (seed {_fmt(dis.get('seed'))}); calibration used "
+        f"{_fmt(dis.get('calibration_groups'))} groups of predicted risk."),
+}
 
 
 def biomarker_paragraphs(biomarkers: dict | None) -> list[str] | None:
@@ -377,29 +388,8 @@ def biomarker_paragraphs(biomarkers: dict | None) -> list[str] | None:
         cov = mv.get("covariates")
         if cov:
             out.append(f"A multivariable Cox model included {list_words([label(x) for x in cov])} (complete cases).")
-    sp = b.get("splines")
-    if sp:
-        out.append(f"Continuous markers were also modelled with restricted cubic splines ({_fmt(sp.get('knots'))} knots, "
-                   f"reference {_fmt(sp.get('reference'))}, {_fmt(sp.get('grid_points'))} grid points).")
-    cp = b.get("cutpoint")
-    if cp:
-        out.append(f"Data-driven cut-points (sensitivity analysis only) used the maximally selected log-rank statistic "
-                   f"between the {_fmt(cp.get('minprop'))} and {_fmt(cp.get('maxprop'))} quantiles with the "
-                   "Lausen-Sauerbrei-Schumacher corrected p-value.")
-    cr = b.get("competing_risks")
-    if cr:
-        out.append(f"Cumulative incidence of progression with death as a competing event (Aalen-Johansen) is tabulated "
-                   f"at {_months(cr.get('times') or [])} for the top {_fmt(cr.get('top_k'))} markers.")
-    dis = b.get("discrimination")
-    if dis:
-        out.append(f"Discrimination of the multivariable model (Harrell's C and the IPCW AUC at "
-                   f"{_fmt(dis.get('horizon_months'))} months) was corrected for optimism with {_fmt(dis.get('n_boot'))} "
-                   f"bootstrap resamples (seed {_fmt(dis.get('seed'))}); calibration used "
-                   f"{_fmt(dis.get('calibration_groups'))} groups of predicted risk.")
-    other = _other(b, "biomarkers")
-    if other:
-        out.append(other)
-    return out
+    out += [sentence(block) for key, sentence in BIOMARKER_ANALYSES.items() if (block := b.get(key))]
+    return _with_other(out, b)
 
 
 def report_paragraphs(report: dict) -> list[str]:
@@ -418,10 +408,7 @@ def report_paragraphs(report: dict) -> list[str]:
         out.append(f"Small-cell suppression: counts between 1 and {k - 1} are shown as \"<{k}\", without percentages.")
     else:
         out.append("Small-cell suppression is off (report.small_cell_k = 0).")
-    other = _other(r, "report")
-    if other:
-        out.append(other)
-    return out
+    return _with_other(out, r)
 
 
 def methods_sections(config: dict, cutoff: dict | None = None, summary: dict | None = None,

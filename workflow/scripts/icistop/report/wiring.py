@@ -6,8 +6,8 @@ Each report section has its own rule fed by a named dict of input files. The thr
 the stage's prefix); otherwise the page shows the section as "not run". An included stage whose
 rules do not produce a file the section requires is a wiring error, raised when the DAG is built.
 
-To align the report with a stage's outputs, edit :meth:`ReportWiring.stage_files` and
-``OPTIONAL`` below; the columns each section reads are documented in icistop/report/<stage>.py.
+To align the report with a stage's outputs, edit ``STAGE_FILES`` and the ``*_OPTIONAL`` names below;
+the columns each section reads are documented in icistop/report/<stage>.py.
 """
 
 from __future__ import annotations
@@ -29,6 +29,42 @@ SURVIVAL_OPTIONAL = {"risktable", "medians", "followup", "cox", "logrank", "ph_t
                      "hazard", "rmst", "notes_km", "notes_compare", "notes_competing", "notes_hazard", "notes_rmst"}
 CONTINUATION_OPTIONAL_PER_OUTCOME = ("estimates", "km", "weights", "censoring")
 BIOMARKERS_OPTIONAL = {"multivariable"}
+# named input files of each stage section: name -> file in the stage's results folder (keep in step with the
+# stage's rules); continuation: "protocol", then these files per outcome named "<outcome>_<name>"
+STAGE_FILES = {
+    "survival": {
+        "curves": "km_curves.tsv",
+        "landmarks": "km_landmarks.tsv",
+        "risktable": "km_risktable.tsv",
+        "medians": "km_medians.tsv",
+        "followup": "followup.tsv",
+        "cox": "cox.tsv",
+        "logrank": "logrank.tsv",
+        "ph_test": "ph_test.tsv",
+        "cif_curves": "cif_curves.tsv",
+        "cif_landmarks": "cif_landmarks.tsv",
+        "hazard": "hazard_by_interval.tsv",
+        "rmst": "rmst.tsv",
+        "notes_km": "km_notes.tsv",
+        "notes_compare": "compare_notes.tsv",
+        "notes_competing": "competing_notes.tsv",
+        "notes_hazard": "hazard_notes.tsv",
+        "notes_rmst": "rmst_notes.tsv",
+    },
+    "continuation": {
+        "comparison": "comparison.tsv",
+        "estimates": "ccw_estimates.tsv",
+        "km": "ccw_km.tsv",
+        "weights": "weight_diagnostics.tsv",
+        "censoring": "artificial_censoring.tsv",
+    },
+    "biomarkers": {
+        "cox_levels": "cox_univariable.tsv",
+        "cox_markers": "marker_tests.tsv",
+        "fisher": "horizon_fisher.tsv",
+        "multivariable": "cox_multivariable.tsv",
+    },
+}
 
 
 class WiringError(Exception):
@@ -80,49 +116,15 @@ class ReportWiring:
                 "exclusion_reasons": "results/cohort/exclusion_reasons.tsv"}
 
     def stage_files(self, stage: str) -> dict:
-        """Named input files of a stage section (keep in step with the stage's rules)."""
-        if stage == "survival":
-            s = "results/survival"
-            return {
-                "curves": f"{s}/km_curves.tsv",
-                "landmarks": f"{s}/km_landmarks.tsv",
-                "risktable": f"{s}/km_risktable.tsv",
-                "medians": f"{s}/km_medians.tsv",
-                "followup": f"{s}/followup.tsv",
-                "cox": f"{s}/cox.tsv",
-                "logrank": f"{s}/logrank.tsv",
-                "ph_test": f"{s}/ph_test.tsv",
-                "cif_curves": f"{s}/cif_curves.tsv",
-                "cif_landmarks": f"{s}/cif_landmarks.tsv",
-                "hazard": f"{s}/hazard_by_interval.tsv",
-                "rmst": f"{s}/rmst.tsv",
-                "notes_km": f"{s}/km_notes.tsv",
-                "notes_compare": f"{s}/compare_notes.tsv",
-                "notes_competing": f"{s}/competing_notes.tsv",
-                "notes_hazard": f"{s}/hazard_notes.tsv",
-                "notes_rmst": f"{s}/rmst_notes.tsv",
-            }
+        """Named input files of a stage section (``STAGE_FILES``)."""
+        if stage not in STAGE_FILES:
+            raise ValueError(stage)
         if stage == "continuation":
             files = {"protocol": "results/continuation/protocol.tsv"}
             for o in self.outcomes():
-                c = f"results/continuation/{o}"
-                files.update({
-                    f"{o}_comparison": f"{c}/comparison.tsv",
-                    f"{o}_estimates": f"{c}/ccw_estimates.tsv",
-                    f"{o}_km": f"{c}/ccw_km.tsv",
-                    f"{o}_weights": f"{c}/weight_diagnostics.tsv",
-                    f"{o}_censoring": f"{c}/artificial_censoring.tsv",
-                })
+                files.update({f"{o}_{n}": f"results/continuation/{o}/{f}" for n, f in STAGE_FILES[stage].items()})
             return files
-        if stage == "biomarkers":
-            b = "results/biomarkers"
-            return {
-                "cox_levels": f"{b}/cox_univariable.tsv",
-                "cox_markers": f"{b}/marker_tests.tsv",
-                "fisher": f"{b}/horizon_fisher.tsv",
-                "multivariable": f"{b}/cox_multivariable.tsv",
-            }
-        raise ValueError(stage)
+        return {n: f"results/{stage}/{f}" for n, f in STAGE_FILES[stage].items()}
 
     def optional(self, stage: str) -> set:
         if stage == "survival":

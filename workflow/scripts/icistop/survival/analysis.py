@@ -128,6 +128,24 @@ def groupings_for(endpoint: Endpoint, after_stop: list[str], from_start: list[st
     return list(after_stop if endpoint.origin == "stop" else from_start)
 
 
+def analysable(endpoints: pd.DataFrame, notes: list[dict], analysis: str, names=tuple(ENDPOINTS)):
+    """(endpoint, its data) for each endpoint in ``names`` that can be analysed; an unavailable one gets
+    a note for ``analysis`` with the reason (:func:`unavailable_reason`) instead."""
+    for endpoint in (ENDPOINTS[name] for name in names):
+        data = endpoint_data(endpoints, endpoint)
+        if data.empty:
+            _note(notes, endpoint.name, analysis, OVERALL, unavailable_reason(endpoints, endpoint))
+            continue
+        yield endpoint, data
+
+
+def overall_and_groups(data: pd.DataFrame, groupings: list[str]):
+    """(grouping or None, label, rows) for the whole data (``overall``) and then each grouping, with the
+    rows of known values (:func:`usable_groups`)."""
+    for grouping in [None, *groupings]:
+        yield grouping, grouping or OVERALL, data if grouping is None else usable_groups(data, grouping)
+
+
 def _tag(frame: pd.DataFrame, endpoint: str, grouping: str) -> pd.DataFrame:
     frame = frame.copy()
     frame.insert(0, "grouping", grouping)
@@ -140,14 +158,8 @@ def km_analyses(endpoints: pd.DataFrame, landmarks, risk_times, after_stop: list
     """KM curves, landmark survival, medians, KMunicate risk tables and reverse-KM follow-up."""
     out = {k: [] for k in ("curves", "landmarks", "medians", "risktable", "followup")}
     notes: list[dict] = []
-    for endpoint in ENDPOINTS.values():
-        data = endpoint_data(endpoints, endpoint)
-        if data.empty:
-            _note(notes, endpoint.name, "Kaplan-Meier", OVERALL, unavailable_reason(endpoints, endpoint))
-            continue
-        for grouping in [None, *groupings_for(endpoint, after_stop, from_start)]:
-            label = grouping or OVERALL
-            sub = data if grouping is None else usable_groups(data, grouping)
+    for endpoint, data in analysable(endpoints, notes, "Kaplan-Meier"):
+        for grouping, label, sub in overall_and_groups(data, groupings_for(endpoint, after_stop, from_start)):
             if sub.empty:
                 _note(notes, endpoint.name, "Kaplan-Meier", label, "no patients with a known value: skipped")
                 continue
@@ -174,11 +186,7 @@ def compare_groups(endpoints: pd.DataFrame, after_stop: list[str], from_start: l
     where the grouping's term fails."""
     out = {k: [] for k in ("logrank", "cox", "ph_test", "timesplit")}
     notes: list[dict] = []
-    for endpoint in ENDPOINTS.values():
-        data = endpoint_data(endpoints, endpoint)
-        if data.empty:
-            _note(notes, endpoint.name, "group comparison", OVERALL, unavailable_reason(endpoints, endpoint))
-            continue
+    for endpoint, data in analysable(endpoints, notes, "group comparison"):
         for grouping in groupings_for(endpoint, after_stop, from_start):
             sub = usable_groups(data, grouping)
             levels = sorted(sub[grouping].unique()) if not sub.empty else []
@@ -240,11 +248,7 @@ def rmst_analyses(endpoints: pd.DataFrame, taus, after_stop: list[str], from_sta
     reference level (SE from the two independent group SEs)."""
     out = {"rmst": [], "rmst_diff": []}
     notes: list[dict] = []
-    for endpoint in ENDPOINTS.values():
-        data = endpoint_data(endpoints, endpoint)
-        if data.empty:
-            _note(notes, endpoint.name, "RMST", OVERALL, unavailable_reason(endpoints, endpoint))
-            continue
+    for endpoint, data in analysable(endpoints, notes, "RMST"):
         for tau in taus:
             out["rmst"].append(_tag(rmst(data, "time", "event", tau, conf_level=conf_level), endpoint.name, OVERALL))
             for grouping in groupings_for(endpoint, after_stop, from_start):
@@ -265,62 +269,60 @@ def competing_risks(endpoints: pd.DataFrame, landmarks, after_stop: list[str], r
                     conf_level: float = 0.95) -> tuple[dict[str, pd.DataFrame], list[dict]]:
     """After stopping: exact Aalen-Johansen CIF of progression (cause 1) and death without
     progression (cause 2), overall and by grouping, and cause-specific Cox HRs per grouping."""
-    endpoint = ENDPOINTS["pfs_after_stop"]
     out = {"cif": [], "cif_landmarks": [], "cause_specific_cox": []}
     notes: list[dict] = []
-    data = endpoint_data(endpoints, endpoint)
-    if data.empty:
-        _note(notes, endpoint.name, "competing risks", OVERALL, unavailable_reason(endpoints, endpoint))
-        return {k: _combine([], k) for k in out}, notes
-    for grouping in [None, *after_stop]:
-        label = grouping or OVERALL
-        sub = data if grouping is None else usable_groups(data, grouping)
-        if sub.empty:
-            continue
-        table = cif_table(sub, "time", "cause", group=grouping, causes=[1, 2], conf_level=conf_level)
-        out["cif"].append(_tag(table, endpoint.name, label))
-        out["cif_landmarks"].append(_tag(cif_at(table, landmarks), endpoint.name, label))
-        if grouping is None or sub[grouping].nunique() < 2:
-            continue
-        for cause in (1, 2):
-            events = sub.assign(_e=(sub["cause"] == cause)).groupby(grouping)["_e"].sum()
-            fit_data = sub[sub[grouping].isin(events[events > 0].index)]
-            if fit_data[grouping].nunique() < 2:
-                _note(notes, endpoint.name, "cause-specific Cox", grouping, f"cause {cause}: fewer than 2 levels with events")
+    for endpoint, data in analysable(endpoints, notes, "competing risks", ["pfs_after_stop"]):
+        for grouping, label, sub in overall_and_groups(data, after_stop):
+            if sub.empty:
                 continue
-            ref = reference_levels.get(grouping)
-            if ref not in set(fit_data[grouping]):
-                ref = fit_data[grouping].value_counts().sort_index().idxmax()
-            # cause-specific Cox: the other cause is censoring at its time
-            cs_data = fit_data.assign(event=(fit_data["cause"] == cause).astype(int))
-            fit = safe_cox(cs_data, [grouping], notes, endpoint.name, grouping, analysis=f"cause-specific Cox (cause {cause})",
-                           categorical={grouping: ref}, conf_level=conf_level)
-            if fit is None:
-                continue
-            tab = fit.table.copy()
-            tab["level"] = tab["term"].str.split("=", n=1).str[1]
-            tab["reference"] = ref
-            tab["cause"] = cause
-            out["cause_specific_cox"].append(_tag(tab, endpoint.name, grouping))
+            table = cif_table(sub, "time", "cause", group=grouping, causes=[1, 2], conf_level=conf_level)
+            out["cif"].append(_tag(table, endpoint.name, label))
+            out["cif_landmarks"].append(_tag(cif_at(table, landmarks), endpoint.name, label))
+            if grouping is not None and sub[grouping].nunique() >= 2:
+                out["cause_specific_cox"] += _cause_specific_cox(sub, grouping, reference_levels, notes, endpoint.name,
+                                                                 conf_level)
     return {k: _combine(v, k) for k, v in out.items()}, notes
+
+
+def _cause_specific_cox(sub: pd.DataFrame, grouping: str, reference_levels: dict, notes: list[dict], endpoint: str,
+                        conf_level: float) -> list[pd.DataFrame]:
+    """Cause-specific Cox HRs of ``grouping`` for progression (cause 1) and death without progression
+    (cause 2): the other cause is censoring at its time; levels without events of the cause left out."""
+    tables = []
+    for cause in (1, 2):
+        events = sub.assign(_e=(sub["cause"] == cause)).groupby(grouping)["_e"].sum()
+        fit_data = sub[sub[grouping].isin(events[events > 0].index)]
+        if fit_data[grouping].nunique() < 2:
+            _note(notes, endpoint, "cause-specific Cox", grouping, f"cause {cause}: fewer than 2 levels with events")
+            continue
+        ref = reference_levels.get(grouping)
+        if ref not in set(fit_data[grouping]):
+            ref = fit_data[grouping].value_counts().sort_index().idxmax()
+        cs_data = fit_data.assign(event=(fit_data["cause"] == cause).astype(int))
+        fit = safe_cox(cs_data, [grouping], notes, endpoint, grouping, analysis=f"cause-specific Cox (cause {cause})",
+                       categorical={grouping: ref}, conf_level=conf_level)
+        if fit is None:
+            continue
+        tab = fit.table.copy()
+        tab["level"] = tab["term"].str.split("=", n=1).str[1]
+        tab["reference"] = ref
+        tab["cause"] = cause
+        tables.append(_tag(tab, endpoint, grouping))
+    return tables
 
 
 def hazard_by_interval(endpoints: pd.DataFrame, breaks, groupings: list[str], conf_level: float = 0.95
                        ) -> tuple[pd.DataFrame, list[dict]]:
-    """Piecewise-constant hazard of progression or death after stopping, per interval (exact Poisson CI)."""
-    endpoint = ENDPOINTS["pfs_after_stop"]
+    """Piecewise-constant hazard of progression or death after stopping, per interval (exact Poisson CI),
+    overall and by each grouping with at least two levels."""
     notes: list[dict] = []
-    data = endpoint_data(endpoints, endpoint)
-    if data.empty:
-        _note(notes, endpoint.name, "hazard by interval", OVERALL, unavailable_reason(endpoints, endpoint))
-        return _combine([], "hazard"), notes
-    frames = [_tag(piecewise_hazard(data, "time", "event", breaks=breaks, conf_level=conf_level), endpoint.name, OVERALL)]
-    for grouping in groupings:
-        sub = usable_groups(data, grouping)
-        if sub[grouping].nunique() >= 2:
-            frames.append(_tag(piecewise_hazard(sub, "time", "event", breaks=breaks, group=grouping,
-                                                conf_level=conf_level), endpoint.name, grouping))
-    return pd.concat(frames, ignore_index=True), notes
+    frames = []
+    for endpoint, data in analysable(endpoints, notes, "hazard by interval", ["pfs_after_stop"]):
+        for grouping, label, sub in overall_and_groups(data, groupings):
+            if grouping is None or sub[grouping].nunique() >= 2:
+                frames.append(_tag(piecewise_hazard(sub, "time", "event", breaks=breaks, group=grouping,
+                                                    conf_level=conf_level), endpoint.name, label))
+    return _combine(frames, "hazard"), notes
 
 
 def safe_cox(data: pd.DataFrame, covariates: list[str], notes: list[dict], endpoint: str, grouping: str,
