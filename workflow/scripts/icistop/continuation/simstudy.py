@@ -202,7 +202,8 @@ def estimate_all(panel: pd.DataFrame, p: Protocol, n_boot: int, boot_seed: int, 
             d, sd = res.get(f"diff_{h:g}", np.nan), res.get(f"se_diff_{h:g}", np.nan)
             lo, hi = wald_interval(d, sd, "atanh", conf_level)
             rows.append({"estimator": estimator, "method": "model_wald", "estimand": f"diff_{h:g}", "estimate": d,
-                         "se": sd, "lower": lo, "upper": hi, "estimable": bool(not res.get("reason") and np.isfinite(d))})
+                         "se": sd, "lower": lo, "upper": hi,
+                         "estimable": bool(not res.get("reason") and np.isfinite(d))})
 
     model_rows("naive", naive_ever_stopped(panel, p, naive_threshold))
     model_rows("landmark", landmark_analysis(panel, p.landmark, p))
