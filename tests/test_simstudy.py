@@ -1,5 +1,5 @@
 """Simulation study of the continuation estimators (icistop.continuation.simstudy) and the OS
-counterfactual truth of the generator (icistop.synth.death_time / counterfactual_truth(os=True))."""
+counterfactual truth of the generator (icistop.data.synth.death_time / counterfactual_truth(os=True))."""
 
 from dataclasses import replace
 from pathlib import Path

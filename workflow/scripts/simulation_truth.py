@@ -12,7 +12,8 @@ from icistop.data.tableio import write_json  # noqa: E402
 
 def main(smk):
     p = protocol_from_config(smk.params.cfg)
-    truth = scenario_truth(smk.params.scenario, p, smk.params.truth_n, int(smk.params.seed) + int(smk.params.scenario_index))
+    seed = int(smk.params.seed) + int(smk.params.scenario_index)
+    truth = scenario_truth(smk.params.scenario, p, smk.params.truth_n, seed)
     write_json(truth, smk.output.truth)
 
 

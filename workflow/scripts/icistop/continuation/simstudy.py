@@ -13,7 +13,7 @@ PFS and OS (one analysis panel each). Estimators and interval methods (column ``
 - ccw: every estimand of the report (``surv_A_h``, ``surv_B_h``, ``diff_h``, ``ratio_h``, ``rmst_A``,
   ``rmst_B``, ``rmst_diff``, and the HR, evaluated as ``loghr`` on the log scale) with ``n_boot``
   bootstrap replicates (patients resampled, weights refitted) and the report's own code,
-  :func:`icistop.continuation.report.estimates_table`, called once per ``ci_method`` on the same
+  :func:`icistop.continuation.tables.estimates_table`, called once per ``ci_method`` on the same
   replicates: ``transformed_wald`` (the default) and ``percentile``, each with the report's
   ``estimable`` flag. Reference rows, not offered by the report: ``known_weights`` (influence-function /
   robust sandwich SE treating the weights as known, on the same transformed scale as the default),
@@ -22,7 +22,7 @@ PFS and OS (one analysis panel each). Estimators and interval methods (column ``
   with the SD of the transformed replicates instead of the delta method; probabilities and
   differences only).
 
-Truth: :func:`icistop.synth.counterfactual_truth` (the same protocol; ``os=True``). Performance
+Truth: :func:`icistop.data.synth.counterfactual_truth` (the same protocol; ``os=True``). Performance
 measures per scenario x outcome x estimator x method x estimand (Morris, White & Crowther 2019, Stat
 Med 38:2074): bias with Monte-Carlo SE, empirical SE, mean model SE, coverage of the 95% CI with its
 Monte-Carlo SE, plus the share flagged not estimable, coverage among the estimable, misses below /
@@ -202,7 +202,8 @@ def estimate_all(panel: pd.DataFrame, p: Protocol, n_boot: int, boot_seed: int, 
             d, sd = res.get(f"diff_{h:g}", np.nan), res.get(f"se_diff_{h:g}", np.nan)
             lo, hi = wald_interval(d, sd, "atanh", conf_level)
             rows.append({"estimator": estimator, "method": "model_wald", "estimand": f"diff_{h:g}", "estimate": d,
-                         "se": sd, "lower": lo, "upper": hi, "estimable": bool(not res.get("reason") and np.isfinite(d))})
+                         "se": sd, "lower": lo, "upper": hi,
+                         "estimable": bool(not res.get("reason") and np.isfinite(d))})
 
     model_rows("naive", naive_ever_stopped(panel, p, naive_threshold))
     model_rows("landmark", landmark_analysis(panel, p.landmark, p))
@@ -235,7 +236,7 @@ def _truth_block(truth: dict, outcome: str) -> dict:
 
 def truth_value(truth: dict, outcome: str, estimand: str, followup: bool = True) -> float:
     """True value of ``estimand`` (names of :func:`ccw_rows`) for ``outcome`` from a
-    :func:`icistop.synth.counterfactual_truth` dict (B = continue, A = stop; loghr = log HR B vs A).
+    :func:`icistop.data.synth.counterfactual_truth` dict (B = continue, A = stop; loghr = log HR B vs A).
 
     The Cox HR is not a fixed number when hazards are not proportional: it depends on the follow-up.
     ``loghr`` is therefore compared with ``hr_B_vs_A_followup`` (counterfactual arms censored by the
@@ -411,7 +412,7 @@ SCENARIO_KEYS = ("name", "continuation_hr", "confounding", "hazard_factor", "haz
 
 
 def scenario_params(scenario: dict, n_patients: int | None = None, seed: int | None = None):
-    """:class:`icistop.synth.GeneratorParams` of a scenario: ``continuation_hr``, ``confounding`` and
+    """:class:`icistop.data.synth.GeneratorParams` of a scenario: ``continuation_hr``, ``confounding`` and
     optionally ``hazard_factor`` (default 1), which multiplies the progression hazards of the CR/PR and
     SD response classes (``hazard_pr``, ``hazard_sd``) on the pieces starting at or after
     ``hazard_factor_from`` months after ICI start (default 12, a ``hazard_edges`` value): a higher-

@@ -67,7 +67,9 @@ Counterfactual truth (:func:`counterfactual_truth`) for the target trial "stop a
 (A: stop at U(landmark, grace_end), earlier if a toxicity stop comes first) versus "continue"
 (B: stop at completion + U(0, ``completion_jitter``) unless progression or toxicity first) among
 patients MSI-H/dMMR (measured), on ICI, progression-free and alive at the landmark, computed with
-common random numbers on a large simulated population without censoring.
+common random numbers on a large simulated population without censoring; ``os=True`` adds OS (death
+after progression by the arm's on/off-ICI status at progression, :func:`death_time`), ``followup=True``
+the Cox HR under the generator's own follow-up (:func:`follow_up_end`).
 """
 
 from __future__ import annotations

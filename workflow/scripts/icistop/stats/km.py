@@ -5,6 +5,11 @@ dN_w the (weighted) number of events at s and Y_w(s) the (weighted) number of ro
 start < s <= stop (counting-process / left-truncated input; plain right-censored data have no start).
 One output row per distinct exit time (event or censoring), as R ``survfit`` keeps them.
 
+The one Kaplan-Meier engine of the package: :class:`KMIndex` (the weight-free structure of (entry, exit]
+rows) and :class:`KMFit` (the curve under given weights: ``at``, ``rmst``, per-row influence functions of
+S(t) and of the RMST, for clustered / bootstrap-free SEs) serve the survival, biomarker and continuation
+stages; :func:`km_table` adds R's variances and confidence limits.
+
 Variance (``variance="auto"`` follows R's default):
 - ``"greenwood"``: Var(log S) = sum dN_w / (Y_w (Y_w - dN_w)) (R when all weights are integers and no
   cluster is given; Inf once S reaches 0);
