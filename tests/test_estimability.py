@@ -276,3 +276,15 @@ def test_the_range_scan_catches_each_kind_of_error():
     km = pd.DataFrame({"surv": [0.9, 0.5], "lower": [0.8, 0.3], "upper": [0.95, 1.01], "n_risk": [10, 4]})
     assert any("column upper outside [0, 1]" in e for e in table_errors(km))
     assert any("diff_24 outside [-1, 1]" in e for e in table_errors(pd.DataFrame({"diff_24": [1.2]})))
+
+
+def test_restricted_mean_interval_stays_below_tau():
+    tau, est, se = 36.0, 35.5, 0.3  # the example's OS RMST under stopping: identity limits 34.9-36.1
+    assert est + Z * se > tau
+    lo, hi = wald_interval(est, se, "logit_tau", tau=tau)
+    assert 0 < lo < est < hi < tau
+    g, se_g = np.log(est / (tau - est)), se * tau / (est * (tau - est))
+    assert hi == pytest.approx(tau / (1 + np.exp(-(g + Z * se_g))), rel=1e-12)
+    assert np.isnan(wald_interval(est, se, "logit_tau")).all()  # no bound given: no interval
+    est_tab = estimates_table(_point(), _boot(), tau=tau).set_index("estimand")
+    assert est_tab.loc["rmst_A", "upper"] < tau and est_tab.loc["rmst_diff", "lower"] < 0

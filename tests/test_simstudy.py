@@ -10,7 +10,8 @@ import pytest
 import yaml
 
 from icistop.data import synth
-from icistop.continuation import simstudy
+from icistop.data.synth import model as synth_model
+from icistop.continuation import simstudy, simsummary
 from icistop.continuation.bootstrap import bootstrap_replicates, ccw_point
 from icistop.continuation.estimability import Rules
 from icistop.continuation.protocol import Protocol
@@ -28,20 +29,20 @@ CCW_ESTIMANDS = {"surv_A_24", "surv_B_24", "diff_24", "ratio_24", "surv_A_36", "
 @pytest.mark.parametrize("hr,conf", [(1.0, True), (0.7, False)])
 def test_death_time_replays_the_generator(hr, conf):
     p = replace(synth.GeneratorParams(), continuation_hr=hr, confounding=conf)
-    full = synth._simulate(p, 5000, 13)
-    d = synth._simulate_core(p, 5000, 13)
+    full = synth_model.simulate(p, 5000, 13)
+    d = synth_model.simulate_core(p, 5000, 13)
     np.testing.assert_array_equal(synth.death_time(p, d, 13, d["t_prog"], d["S_nat"]), full["death"])
 
 
 def test_follow_up_end_replays_the_generator():
     p = synth.GeneratorParams()
-    full = synth._simulate(p, 5000, 13)
+    full = synth_model.simulate(p, 5000, 13)
     np.testing.assert_array_equal(np.minimum(full["death"], synth.follow_up_end(p, 5000, 13)), full["L"])
 
 
 def test_death_time_depends_on_the_stop_only_through_progression_on_or_off_ici():
     p = synth.GeneratorParams()
-    d = synth._simulate_core(p, 5000, 3)
+    d = synth_model.simulate_core(p, 5000, 3)
     never, early = np.full(5000, np.inf), np.zeros(5000)
     on, off = synth.death_time(p, d, 3, d["t_prog"], never), synth.death_time(p, d, 3, d["t_prog"], early)
     prog = d["t_prog"] < d["t_death0"]
@@ -111,7 +112,7 @@ TRUTH = {"n_eligible": 10_000, "surv_A": {"24": 0.9, "36": 0.8}, "surv_B": {"24"
 
 
 def test_truth_value_and_mc_se():
-    tv = simstudy.truth_value
+    tv = simsummary.truth_value
     assert tv(TRUTH, "pfs", "surv_A_24") == 0.9 and tv(TRUTH, "pfs", "diff_36") == 0.05
     assert tv(TRUTH, "pfs", "ratio_24") == pytest.approx(0.92 / 0.9) and tv(TRUTH, "pfs", "rmst_diff") == 1.0
     assert tv(TRUTH, "pfs", "rmst_B") == 31.0 and tv(TRUTH, "pfs", "loghr") == pytest.approx(np.log(0.8))
@@ -119,9 +120,9 @@ def test_truth_value_and_mc_se():
     fu = {**TRUTH, "hr_B_vs_A_followup": 0.7}
     assert tv(fu, "pfs", "loghr") == pytest.approx(np.log(0.7))
     assert tv(fu, "pfs", "loghr", followup=False) == pytest.approx(np.log(0.8))
-    assert simstudy.truth_mc_se(TRUTH, "pfs", "surv_A_24") == pytest.approx(np.sqrt(0.9 * 0.1 / 10_000))
-    assert simstudy.truth_mc_se(TRUTH, "pfs", "diff_36") == 0.002
-    assert np.isnan(simstudy.truth_mc_se(TRUTH, "pfs", "loghr"))
+    assert simsummary.truth_mc_se(TRUTH, "pfs", "surv_A_24") == pytest.approx(np.sqrt(0.9 * 0.1 / 10_000))
+    assert simsummary.truth_mc_se(TRUTH, "pfs", "diff_36") == 0.002
+    assert np.isnan(simsummary.truth_mc_se(TRUTH, "pfs", "loghr"))
     with pytest.raises(KeyError):
         tv({k: v for k, v in TRUTH.items() if k != "os"}, "os", "surv_A_24")
 
@@ -135,7 +136,7 @@ def test_summarise_hand_made_results():
     res = pd.DataFrame([{"scenario": "s", "replicate": i, "outcome": "pfs", "estimator": "ccw", "method": "plain_wald",
                          "estimand": "surv_A_24", "estimate": e, "se": se, "lower": lo, "upper": hi, "estimable": ok}
                         for i, (e, se, lo, hi, ok) in enumerate(rows)])
-    s = simstudy.summarise(res, {"s": TRUTH}).iloc[0]
+    s = simsummary.summarise(res, {"s": TRUTH}).iloc[0]
     est = np.array([0.90, 0.95, 0.85, 0.86])
     assert s["n_rep"] == 4 and s["n_ci"] == 4 and s["truth"] == 0.9
     assert s["bias"] == pytest.approx(est.mean() - 0.9)
@@ -164,7 +165,7 @@ def test_markdown_table_bolds_coverage_outside_92_98():
                           "truth": -0.02, "bias": 0.001, "mc_se_bias": 0.0005, "empirical_se": 0.01,
                           "mean_model_se": 0.01, "coverage": c, "mc_se_coverage": 0.01, "not_estimable": 0.02}
                          for m, c in (("transformed_wald", 0.95), ("percentile", 0.91), ("known_weights", 0.99))])
-    text = simstudy.markdown_table(summ)
+    text = simsummary.markdown_table(summ)
     row = text.splitlines()[2]
     assert "| OS | diff(24) |" in row and "0.950 (0.010)" in row and "**0.910 (0.010)**" in row
     assert "**0.990 (0.010)**" in row and row.endswith("| 2.0 % |")
@@ -224,8 +225,8 @@ def test_summarise_run_chunk_output(chunk):
     truth = synth.counterfactual_truth(simstudy.scenario_params({"name": "t", "continuation_hr": 1.0,
                                                                 "confounding": True}),
                                        n=5000, seed=2, cox=True, os=True)
-    s = simstudy.summarise(df.assign(scenario="tiny"), {"tiny": truth})
-    assert len(s) == len(df.groupby(simstudy.SUMMARY_KEYS))
+    s = simsummary.summarise(df.assign(scenario="tiny"), {"tiny": truth})
+    assert len(s) == len(df.groupby(simsummary.SUMMARY_KEYS))
     assert list(s["scenario"].unique()) == ["tiny"] and list(s["outcome"].unique()) == ["pfs", "os"]
     assert s["coverage"].dropna().isin([0.0, 1.0]).all() and s["n_rep"].isin([0, 1]).all()
     assert (s["n_ci"] > 0).sum() > 0.9 * len(s)  # a tiny cohort may leave the odd landmark group without events

@@ -11,6 +11,7 @@ from lifelines import KaplanMeierFitter
 
 from icistop import DAYS_PER_MONTH
 from icistop.data import synth
+from icistop.data.synth.example import _yaml_clean
 from icistop.data.validation import validate_directory
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -78,7 +79,7 @@ def test_committed_example_matches_generator(tmp_path):
         assert (tmp_path / f"{t}.csv").read_bytes() == (EXAMPLE / f"{t}.csv").read_bytes(), t
     truth = yaml.safe_load((EXAMPLE / "truth.yaml").read_text())
     assert truth["seed"] == 4 and truth["data_cutoff"] == "2024-09-30"
-    assert truth["params"] == yaml.safe_load(yaml.safe_dump(synth._yaml_clean(asdict(synth.GeneratorParams()))))
+    assert truth["params"] == yaml.safe_load(yaml.safe_dump(_yaml_clean(asdict(synth.GeneratorParams()))))
     ct = truth["continuation_truth"]
     assert ct["difference_B_minus_A"] == {24: 0.0, 36: 0.0} and ct["hr_B_vs_A"] == 1.0
 

@@ -17,10 +17,11 @@ from icistop.data.tableio import read_json, write_tsv  # noqa: E402
 def main(smk):
     boot = gather([pd.read_csv(f, sep="\t") for f in smk.input.shards])
     write_tsv(boot, smk.output.replicates, float_format="%.17g")
-    point = read_json(smk.input.point)["estimates"]
+    point_file = read_json(smk.input.point)
+    point = point_file["estimates"]
     rules = rules_from_config(smk.params.estimability)
     ci_method = smk.params.bootstrap.get("ci_method", "transformed_wald")
-    est = estimates_table(point, boot, ci_method, rules)
+    est = estimates_table(point, boot, ci_method, rules, tau=float(point_file["protocol"]["tau"]))
     write_tsv(est, smk.output.estimates)
     write_tsv(interaction_table(point, boot, smk.params.marker, rules), smk.output.interaction)
     naive = pd.read_csv(smk.input.naive, sep="\t")

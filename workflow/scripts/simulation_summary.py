@@ -9,7 +9,7 @@ from pathlib import Path  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from icistop.continuation.plots import simulation_figure  # noqa: E402
-from icistop.continuation.simstudy import markdown_table, summarise  # noqa: E402
+from icistop.continuation.simsummary import markdown_table, summarise  # noqa: E402
 from icistop.runner import run_step  # noqa: E402
 from icistop.data.tableio import read_json, write_tsv  # noqa: E402
 

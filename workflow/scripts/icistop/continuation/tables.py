@@ -19,7 +19,7 @@ from icistop.continuation.estimability import (ARM_NAMES, Rules, ci_ratio_reason
 
 ESTIMATE_COLUMNS = ["estimand", "estimate", "boot_se", "lower", "upper", "ci_method", "percentile_lower",
                     "percentile_upper", "n_boot", "n_boot_failed", "known_weights_se", "events_A", "events_B",
-                    "estimable", "reason"]
+                    "n_followed_A", "n_followed_B", "estimable", "reason"]
 COMPARISON_COLUMNS = ["method", "label", "population", "time_origin", "estimand", "estimate", "lower", "upper",
                       "ci_method", "events", "estimable", "reason"]
 
@@ -46,7 +46,7 @@ def _true(values) -> np.ndarray:
     return np.array([str(v).strip().lower() in ("true", "1", "1.0") for v in values], bool)
 
 
-def _replicate_usable(boot: pd.DataFrame, key: str, converged: str | None = None) -> tuple[np.ndarray, int]:
+def replicate_usable(boot: pd.DataFrame, key: str, converged: str | None = None) -> tuple[np.ndarray, int]:
     """(usable replicate values of ``key``, number failed or diverged): failed = error or non-finite;
     diverged = the resample's Cox fit did not converge (column ``converged``; an arm without events
     is recorded as not converged)."""
@@ -81,7 +81,7 @@ def _structural_reason(key: str, point: dict, arms: list[str], horizon: str) -> 
 
 
 def estimates_table(point: dict, boot: pd.DataFrame, ci_method: str = "transformed_wald", rules: Rules | None = None,
-                    conf_level: float = 0.95) -> pd.DataFrame:
+                    conf_level: float = 0.95, tau: float | None = None) -> pd.DataFrame:
     """CCW estimands: point estimate, bootstrap SE and CI by ``ci_method`` (range-respecting, see
     :mod:`icistop.stats.intervals`), the percentile CI alongside, replicates used / failed, the known-weights SE,
     events per arm, and whether the estimate may be printed (``estimable``, ``reason``)."""
@@ -95,9 +95,10 @@ def estimates_table(point: dict, boot: pd.DataFrame, ci_method: str = "transform
         row = {"estimand": key, "estimate": _num(point.get(key)), "ci_method": CI_METHOD_LABELS[ci_method],
                "known_weights_se": _num(point.get("se_" + ("log" + key if key.startswith("ratio_") else
                                                            "loghr" if key == "hr" else key))),
-               "events_A": _num(events.get("A")), "events_B": _num(events.get("B"))}
+               "events_A": _num(events.get("A")), "events_B": _num(events.get("B")),
+               "n_followed_A": _num(point.get("n_followed_A")), "n_followed_B": _num(point.get("n_followed_B"))}
         reason = _structural_reason(key, point, arms, suffix)
-        values, n_failed = _replicate_usable(boot, key, "cox_converged" if key in ("hr", "loghr") else None)
+        values, n_failed = replicate_usable(boot, key, "cox_converged" if key in ("hr", "loghr") else None)
         row.update(n_boot=len(values), n_boot_failed=n_failed)
         if reason:
             row.update(estimate=np.nan, boot_se=np.nan, lower=np.nan, upper=np.nan, percentile_lower=np.nan,
@@ -105,8 +106,8 @@ def estimates_table(point: dict, boot: pd.DataFrame, ci_method: str = "transform
             rows.append(row)
             continue
         scale = scale_of(key)
-        lo, hi, se = bootstrap_interval(row["estimate"], values, scale, ci_method, conf_level)
-        plo, phi, _ = bootstrap_interval(row["estimate"], values, scale, "percentile", conf_level)
+        lo, hi, se = bootstrap_interval(row["estimate"], values, scale, ci_method, conf_level, tau)
+        plo, phi, _ = bootstrap_interval(row["estimate"], values, scale, "percentile", conf_level, tau)
         row.update(boot_se=se, lower=lo, upper=hi, percentile_lower=plo, percentile_upper=phi)
         reason = first_reason(
             events_reason({ARM_NAMES[a]: v for a, v in events.items()}, rules) if len(arms) == 2 else None,
@@ -134,7 +135,7 @@ def interaction_table(point: dict, boot: pd.DataFrame, marker: str | None, rules
                              ("loghr_interaction", f"interaction HR (ratio of HRs, {marker} 1 vs 0)", (0, 1))):
         b = _num(point.get(key))
         ev = {name: n for name, n in cells.items() if int(name[-1]) in used}
-        values, n_failed = _replicate_usable(boot, key, "cox_interaction_converged")
+        values, n_failed = replicate_usable(boot, key, "cox_interaction_converged")
         se = float(np.std(values, ddof=1)) if len(values) > 1 else np.nan
         lo, hi = log_interval(b, se, conf_level)
         a = (1 - conf_level) / 2

@@ -7,7 +7,9 @@ the estimand is unbounded and mapped back:
 - ``cloglog``: a probability S in (0, 1), g(S) = log(-log S) (R ``survfit`` conf.type "log-log");
 - ``atanh``: a difference of two probabilities d in (-1, 1), g(d) = atanh(d) (Fisher z);
 - ``log``: a ratio or hazard ratio r > 0;
-- ``identity``: unbounded quantities (RMST and its difference, log hazard ratios).
+- ``logit_tau``: a restricted mean R in (0, tau), g(R) = logit(R / tau) (the per-arm RMST; near tau an
+  interval symmetric on the natural scale undercovers: 0.86-0.92 vs 0.90-0.96 in the simulation study);
+- ``identity``: unbounded quantities (the RMST difference, log hazard ratios).
 
 Interval methods from bootstrap replicates (:data:`CI_METHODS`; the text of each is the one source for
 result tables and the methods section):
@@ -24,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.stats import norm
 
-SCALES = ("cloglog", "atanh", "log", "identity")
+SCALES = ("cloglog", "atanh", "log", "logit_tau", "identity")
 
 CI_METHODS = {
     "transformed_wald": "Wald interval with the bootstrap SE on a transformed scale (complementary log-log for "
@@ -43,11 +45,13 @@ def z_value(conf_level: float = 0.95) -> float:
 
 
 def scale_of(estimand: str) -> str:
-    """Scale of a named estimand: surv_* probabilities, diff_* differences, ratio_* / hr ratios,
-    anything else (rmst_*, loghr*) unbounded."""
+    """Scale of a named estimand: surv_* probabilities, diff_* differences, ratio_* / hr ratios, per-arm
+    rmst_A / rmst_B restricted means (bounded by tau), anything else (rmst_diff, loghr*) unbounded."""
     name = str(estimand)
     if name.startswith("surv_"):
         return "cloglog"
+    if name in ("rmst_A", "rmst_B"):
+        return "logit_tau"
     if name.startswith("diff_"):
         return "atanh"
     if name.startswith("ratio_") or name == "hr" or name.startswith("hr_"):
@@ -59,11 +63,13 @@ def _finite(x) -> bool:
     return x is not None and np.isfinite(float(x))
 
 
-def wald_interval(est, se, scale: str = "identity", conf_level: float = 0.95) -> tuple[float, float]:
-    """Wald limits of ``est`` with natural-scale standard error ``se`` on ``scale`` (delta method).
+def wald_interval(est, se, scale: str = "identity", conf_level: float = 0.95, tau: float | None = None
+                  ) -> tuple[float, float]:
+    """Wald limits of ``est`` with natural-scale standard error ``se`` on ``scale`` (delta method; ``tau``:
+    the upper bound of a ``logit_tau`` estimand).
 
-    NaN limits when the estimate sits on the boundary of the scale (S = 0 or 1, |d| = 1, r = 0): no
-    Wald interval exists there."""
+    NaN limits when the estimate sits on the boundary of the scale (S = 0 or 1, |d| = 1, r = 0, R = 0 or
+    tau): no Wald interval exists there."""
     if scale not in SCALES:
         raise ValueError(f"scale must be one of {SCALES}")
     if not (_finite(est) and _finite(se)) or se < 0:
@@ -79,6 +85,11 @@ def wald_interval(est, se, scale: str = "identity", conf_level: float = 0.95) ->
         if not 0 < est < 1:
             return np.nan, np.nan
         return cloglog_interval(est, se / (est * abs(np.log(est))), conf_level)
+    if scale == "logit_tau":
+        if tau is None or not 0 < est < tau:
+            return np.nan, np.nan
+        g, se_g = np.log(est / (tau - est)), se * tau / (est * (tau - est))
+        return float(tau / (1 + np.exp(-(g - z * se_g)))), float(tau / (1 + np.exp(-(g + z * se_g))))
     if not -1 < est < 1:
         return np.nan, np.nan
     g, se_g = np.arctanh(est), se / (1 - est ** 2)
@@ -112,8 +123,9 @@ def bootstrap_se(replicates, scale: str) -> float:
 
 
 def bootstrap_interval(est, replicates, scale: str, method: str = "transformed_wald",
-                       conf_level: float = 0.95) -> tuple[float, float, float]:
-    """(lower, upper, se) of ``est`` from its bootstrap ``replicates`` (natural scale) by ``method``."""
+                       conf_level: float = 0.95, tau: float | None = None) -> tuple[float, float, float]:
+    """(lower, upper, se) of ``est`` from its bootstrap ``replicates`` (natural scale) by ``method``
+    (``tau``: the bound of a ``logit_tau`` estimand)."""
     if method not in CI_METHODS:
         raise ValueError(f"ci_method must be one of {sorted(CI_METHODS)}")
     b = np.asarray(replicates, float)
@@ -130,5 +142,5 @@ def bootstrap_interval(est, replicates, scale: str, method: str = "transformed_w
             return np.nan, np.nan, se
         lo, hi = log_interval(np.log(est), se, conf_level)
         return lo, hi, se
-    lo, hi = wald_interval(est, se, scale, conf_level)
+    lo, hi = wald_interval(est, se, scale, conf_level, tau)
     return lo, hi, se

@@ -1,0 +1,5 @@
+"""``python -m icistop.data.synth``: write the embedded example (see :func:`example.main`)."""
+
+from icistop.data.synth.example import main
+
+main()
