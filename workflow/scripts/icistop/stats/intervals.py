@@ -30,8 +30,8 @@ SCALES = ("cloglog", "atanh", "log", "logit_tau", "identity")
 
 CI_METHODS = {
     "transformed_wald": "Wald interval with the bootstrap SE on a transformed scale (complementary log-log for "
-                        "survival probabilities, Fisher z for their differences, log for ratios and hazard ratios; "
-                        "delta method)",
+                        "survival probabilities, Fisher z for their differences, log for ratios and hazard ratios, "
+                        "logit(RMST / tau) for restricted means per strategy; delta method)",
     "percentile": "bootstrap percentile interval",
 }
 CI_METHOD_LABELS = {
