@@ -263,7 +263,7 @@ def test_touch_and_unrelated_changes_rerun_nothing_more(finished_run):
         os.utime(path, (later, later))  # a new mtime, same content
     assert planned(work) == set()
     # the biomarker section builder: only its report rule and the page
-    section = package / "report_biomarkers.py"
+    section = package / "report/biomarkers.py"
     assert users(work, "icistop/report/biomarkers.py") == {"report_biomarkers"}
     original = section.read_text()
     try:
@@ -272,7 +272,7 @@ def test_touch_and_unrelated_changes_rerun_nothing_more(finished_run):
     finally:
         section.write_text(original)
     # a module no rule of this run imports (the cBioPortal adapter)
-    adapter = package / "adapters.py"
+    adapter = package / "data/cbioportal.py"
     assert users(work, "icistop/data/cbioportal.py") == {"import_cbioportal"}
     original = adapter.read_text()
     try:

@@ -64,7 +64,7 @@ def simulation_figure(summary: pd.DataFrame, paths) -> None:
     """Simulation study (columns: scenarios; rows: per outcome): coverage of the CCW 95% CIs per estimand
     and interval method (band 92-98 %, bars +/- 1.96 MC SE), and the standardised bias (bias / empirical
     SE, bars +/- 1.96 MC SE) of the CCW and landmark estimators (the naive one is off the scale)."""
-    from icistop.continuation.simstudy import estimand_label
+    from icistop.continuation.simsummary import estimand_label
 
     ccw = summary[summary["estimator"] == "ccw"]
     scen = list(dict.fromkeys(summary["scenario"]))
