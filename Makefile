@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 CORES ?= 4
 
-.PHONY: run test test-slow test-slurm test-all lint architecture clean
+.PHONY: run test test-slow test-slurm test-all lint architecture multicentre-example clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,19 @@ lint: $(VENV)/.installed
 # docs/architecture.md rule map and docs/rulegraph.svg from the rule graph (needs graphviz `dot`)
 architecture: $(VENV)/.installed
 	$(BIN)/python docs/make_architecture.py --svg
+
+# Multi-centre demo (docs/multicentre.md): one site package per site of the example, each made in its
+# own copy of the workflow restricted to that site, then pooled here -> results/pooled/report.html
+MC_DIR ?= results/multicentre_example
+MC_SITES ?= $(shell cut -d, -f2 resources/example/patients.csv | tail -n +2 | sort -u)
+MC_CONFIG ?=
+multicentre-example: $(VENV)/.installed
+	set -e; mkdir -p $(MC_DIR); for s in $(MC_SITES); do \
+	  d=$(MC_DIR)/$$s; rm -rf $$d; mkdir -p $$d; cp -r Snakefile workflow config resources profiles $$d/; \
+	  (cd $$d && $(abspath $(BIN))/snakemake site_package --cores $(CORES) -q \
+	    --config "cohort={sites: [$$s]}" "multicentre={site: $$s}" $(MC_CONFIG)); \
+	  cp $$d/results/site_package/$$s.zip $(MC_DIR)/$$s.zip; done
+	$(BIN)/snakemake --cores $(CORES) -q --config "pool=[$$(ls $(MC_DIR)/*.zip | paste -sd, -)]"
 
 clean:
 	rm -rf results logs .snakemake

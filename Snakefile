@@ -32,6 +32,12 @@ if config["continuation"].get("enabled", True):
 
 include: "workflow/rules/biomarkers.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/multicentre.smk"
+
+
+if config.get("pool"):
+
+    include: "workflow/rules/pool.smk"
 
 
 rule all:

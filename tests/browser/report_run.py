@@ -39,7 +39,7 @@ def run(work: Path, overrides: dict | None = None, targets=()) -> None:
     if extra:
         (work / "test_overrides.yaml").write_text(yaml.safe_dump(extra))
         args += ["--configfile", "config/config.yaml", "test_overrides.yaml"]
-    snakemake(work, *args, *targets)
+    snakemake(work, *targets, *args)  # targets first: --configfile takes every argument after it
 
 
 def example_run(tmp_path_factory) -> Path:

@@ -138,7 +138,27 @@ def biomarker_targets():
     ]
 
 
+# multi-centre analysis (rules in multicentre.smk and pool.smk)
+from icistop.multicentre.package import pooling_settings
+
+MULTICENTRE = config["multicentre"]
+POOL = [str(p) for p in config.get("pool") or []]
+
+
+def site_package_outcomes():
+    """Continuation outcomes whose site estimates go into the package (none when the stage is off)."""
+    return list(CONT_OUTCOMES) if CONTINUATION.get("enabled", True) else []
+
+
+def site_package_continuation():
+    return [
+        f"results/continuation/{o}/ccw_estimates.tsv" for o in site_package_outcomes()
+    ]
+
+
 def all_targets():
+    if POOL:  # pooling mode: only the site packages are read
+        return ["results/pooled/report.html"]
     return [
         "results/validation/summary.json",
         "results/cohort/attrition.tsv",

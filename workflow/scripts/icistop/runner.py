@@ -1,7 +1,7 @@
 """Run a workflow step from a Snakemake ``script:`` with user-facing errors instead of tracebacks.
 
 :func:`run_step` sends logging to the rule's log file. A :class:`~icistop.issues.DataError` (bad input)
-is printed as its plain message; any other exception is printed as one line, with the traceback kept
+or :class:`~icistop.issues.UserError` (e.g. a refused site package) is printed as its plain message; any other exception is printed as one line, with the traceback kept
 in the log file for developers. Both exit with status 1, so Snakemake stops the rule and keeps the
 outputs of every other rule.
 """
@@ -14,7 +14,7 @@ import sys
 import time
 import traceback
 
-from icistop.data.issues import DataError
+from icistop.data.issues import DataError, UserError
 
 
 def log_path(snakemake, name: str | None = None) -> str | None:
@@ -33,7 +33,7 @@ def run_step(snakemake, main, log_name: str | None = "log") -> None:
     try:
         main(snakemake)
         _test_delay(snakemake.rule)
-    except DataError as exc:
+    except (DataError, UserError) as exc:
         log.error("%s", exc)
         sys.stderr.write(f"\nERROR in rule {snakemake.rule}: {exc}\n")
         if path:

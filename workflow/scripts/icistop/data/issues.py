@@ -38,6 +38,10 @@ class Issue:
         return ", ".join(parts) + f": {self.message}"
 
 
+class UserError(Exception):
+    """A problem the user must fix (not a data-contract issue), printed as its plain message."""
+
+
 class DataError(Exception):
     """Input data that cannot be analysed; carries the issues that caused it."""
 

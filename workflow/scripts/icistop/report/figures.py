@@ -135,8 +135,9 @@ def _nice_ticks(xmax: float) -> np.ndarray:
 
 def forest_figure(rows: pd.DataFrame, *, label: str = "label", est: str = "hr", lower: str = "lower",
                   upper: str = "upper", note: str | None = None, xlabel: str = "Hazard ratio (95% CI)",
-                  title: str | None = None):
-    """Forest plot on a log scale: one row per estimate, the text column ``note`` on the right."""
+                  title: str | None = None, log: bool = True):
+    """Forest plot, one row per estimate, the text column ``note`` on the right: ratios on a log scale
+    (reference line at 1), or with ``log=False`` differences on a linear scale (reference line at 0)."""
     d = rows.reset_index(drop=True)
     n = len(d)
     fig, ax = plt.subplots(figsize=(7.0, 0.32 * n + 1.2))
@@ -144,14 +145,19 @@ def forest_figure(rows: pd.DataFrame, *, label: str = "label", est: str = "hr", 
     e = pd.to_numeric(d[est], errors="coerce").to_numpy(float)
     lo = pd.to_numeric(d[lower], errors="coerce").to_numpy(float)
     hi = pd.to_numeric(d[upper], errors="coerce").to_numpy(float)
-    ok = np.isfinite(e) & (e > 0)
-    ok_ci = ok & np.isfinite(lo) & np.isfinite(hi) & (lo > 0)
+    ok = np.isfinite(e) & ((e > 0) if log else True)
+    ok_ci = ok & np.isfinite(lo) & np.isfinite(hi) & ((lo > 0) if log else True)
     ax.hlines(y[ok_ci], lo[ok_ci], hi[ok_ci], color="#333", lw=1.2)
     ax.plot(e[ok], y[ok], "s", color=PALETTE[0], ms=5)
-    ax.axvline(1.0, color="#888", lw=0.8, ls="--")
-    ax.set_xscale("log")
+    ref = 1.0 if log else 0.0
+    ax.axvline(ref, color="#888", lw=0.8, ls="--")
+    if log:
+        ax.set_xscale("log")
     finite = np.concatenate([lo[ok_ci], hi[ok_ci], e[ok]])
-    if finite.size:
+    if finite.size and not log:
+        span = max(finite.max(), 0.0) - min(finite.min(), 0.0) or 1.0
+        ax.set_xlim(min(finite.min(), 0.0) - 0.05 * span, max(finite.max(), 0.0) + 0.05 * span)
+    elif finite.size:
         lo_lim = max(min(finite.min(), 0.5) / 1.3, 1e-3)
         hi_lim = min(max(finite.max(), 2.0) * 1.3, 1e3)
         ax.set_xlim(lo_lim, hi_lim)
@@ -165,7 +171,7 @@ def forest_figure(rows: pd.DataFrame, *, label: str = "label", est: str = "hr", 
     ax.set_ylim(n - 0.5, -0.5)
     ax.set_xlabel(xlabel)
     for i in np.where(~ok)[0]:
-        ax.text(1.0, y[i], "not estimable", ha="center", va="center", fontsize=8, color="#777")
+        ax.text(ref, y[i], "not estimable", ha="center", va="center", fontsize=8, color="#777")
     if note and note in d:
         for i, text in enumerate(d[note].astype(str)):
             ax.text(1.02, y[i], text, transform=ax.get_yaxis_transform(), ha="left", va="center", fontsize=8)

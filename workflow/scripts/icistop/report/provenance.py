@@ -54,11 +54,17 @@ def config_yaml(config: dict) -> str:
     return yaml.safe_dump(config, sort_keys=False, default_flow_style=None, width=100, allow_unicode=True)
 
 
+def run_time(now: dt.datetime | None = None) -> dt.datetime:
+    """``now``, else SOURCE_DATE_EPOCH (reproducible builds fix the run date), else the current UTC time."""
+    if now is not None:
+        return now
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    return dt.datetime.fromtimestamp(int(epoch), dt.timezone.utc) if epoch else dt.datetime.now(dt.timezone.utc)
+
+
 def provenance(config: dict, summary: dict, cutoff: dict, version: str, workflow_dir,
                show_identifiers: bool, now: dt.datetime | None = None) -> dict:
-    if now is None:  # SOURCE_DATE_EPOCH (reproducible builds) fixes the run date
-        epoch = os.environ.get("SOURCE_DATE_EPOCH")
-        now = dt.datetime.fromtimestamp(int(epoch), dt.timezone.utc) if epoch else dt.datetime.now(dt.timezone.utc)
+    now = run_time(now)
     git = git_state(workflow_dir)
     cut = (cutoff or {}).get("data_cutoff")
     configured = bool((cutoff or {}).get("configured"))

@@ -1,1 +1,1 @@
-"""Statistical estimators (one function per estimator): KM, Cox, PH test, log-rank, RMST, CIF, piecewise hazards, Fisher, multiplicity, splines, maxstat, discrimination, logistic, intervals."""
+"""Statistical estimators (one function per estimator): KM, Cox, PH test, log-rank, RMST, CIF, piecewise hazards, Fisher, Mantel-Haenszel, meta-analysis, multiplicity, splines, maxstat, discrimination, logistic, intervals."""

@@ -106,27 +106,40 @@ def _strata_codes(df, strata):
 def cox_fit(df: pd.DataFrame, time: str, event: str, covariates: list[str], *,
             categorical: dict | None = None, strata: str | list[str] | None = None,
             weights: str | None = None, entry: str | None = None, cluster: str | None = None,
-            robust: bool | str = "auto", engine: str = "efron", conf_level: float = 0.95) -> CoxResult:
-    """Cox model, Efron ties. ``entry`` makes (entry, time] counting-process rows (time-varying
+            robust: bool | str = "auto", engine: str = "efron", conf_level: float = 0.95,
+            freq: str | None = None, ties: str = "efron") -> CoxResult:
+    """Cox model, Efron ties (``ties="breslow"``: Breslow's). ``entry`` makes (entry, time] counting-process rows (time-varying
     covariates, left truncation): R ``coxph(Surv(entry, time, event) ~ ...)``.
 
     Rows with missing values in the used columns are dropped (complete cases, as R na.omit).
     ``categorical``: {column: reference level or None}. ``robust="auto"``: True when ``cluster`` is
-    given or any weight is non-integer (R's default).
+    given or any weight is non-integer (R's default). ``freq``: a column of integer row multiplicities
+    (aggregated data: each row stands for that many patients with the same time, status and covariates);
+    every result equals that of the expanded rows (model variance; no robust variance).
     Returns :class:`CoxResult`; ``table`` has one row per design column with coef, se (model),
     se_robust (NaN unless robust), hr = exp(coef), CI limits (lower, upper on the HR scale), z, p and
     se_type ("model"/"robust", the one used for CI and p).
     """
     strata_cols = [] if strata is None else ([strata] if isinstance(strata, str) else list(strata))
-    used = [time, event, *covariates, *strata_cols] + [c for c in (weights, entry, cluster) if c]
+    used = [time, event, *covariates, *strata_cols] + [c for c in (weights, entry, cluster, freq) if c]
     data = df.dropna(subset=used).copy()
+    mult = None
+    if freq is not None:
+        data = data[data[freq] > 0]
+        mult = data[freq].to_numpy(float)
+        if not np.all(mult == np.floor(mult)):
+            raise ValueError(f"frequency column {freq!r} must hold whole numbers")
+        if engine != "efron":
+            raise ValueError("freq needs the package's engine (engine='efron')")
     X, info = design_matrix(data, covariates, categorical)
     w = np.ones(len(data)) if weights is None else data[weights].to_numpy(float)
+    if mult is not None:
+        w = w * mult
     if robust == "auto":
         robust = cluster is not None or not np.all(w == np.floor(w))
     if engine not in ("efron", "lifelines"):
         raise ValueError("engine must be 'efron' (the package's engine) or 'lifelines' (cross-check only)")
-    if engine == "lifelines" and (entry is not None or robust):
+    if engine == "lifelines" and (entry is not None or robust or ties != "efron"):
         raise ValueError("lifelines engine: right-censored data without robust variance only; use engine='efron'")
     scodes = _strata_codes(data, strata)
     start = None if entry is None else data[entry].to_numpy(float)
@@ -135,7 +148,8 @@ def cox_fit(df: pd.DataFrame, time: str, event: str, covariates: list[str], *,
     if entry is not None and not np.all(start < stop):
         raise ValueError("entry must be < time on every row")
     cl = None if cluster is None else data[cluster].to_numpy()
-    fit = cox_arrays(start, stop, status, X.to_numpy(), strata=scodes, weights=w, cluster=cl, robust=bool(robust))
+    fit = cox_arrays(start, stop, status, X.to_numpy(), strata=scodes, weights=w, cluster=cl, robust=bool(robust),
+                     freq=mult, ties=ties)
     model = None
     beta, vmodel, loglik, converged = fit.coef, fit.var, fit.loglik, fit.converged
     if engine == "lifelines":  # an independent implementation, for cross-checks in the tests
@@ -175,12 +189,13 @@ def cox_fit(df: pd.DataFrame, time: str, event: str, covariates: list[str], *,
         table = pd.DataFrame(dict(term=list(X.columns), coef=beta, se=se, se_robust=se_rob, hr=np.exp(beta),
                                   lower=np.exp(beta - z * se_use), upper=np.exp(beta + z * se_use),
                                   z=beta / se_use, p=2 * norm.sf(np.abs(beta / se_use)), se_type=se_type))
+    f = np.ones(len(data)) if mult is None else mult
     counts = []
     for c, (ref, levels) in info.items():
         for lv in levels:
             m = (data[c] == lv).to_numpy()
-            counts.append(dict(covariate=c, level=lv, reference=lv == ref, n=int(m.sum()),
-                               events=float(status[m].sum())))
+            counts.append(dict(covariate=c, level=lv, reference=lv == ref, n=int(f[m].sum()),
+                               events=float((status * f)[m].sum())))
     counts = pd.DataFrame(counts, columns=["covariate", "level", "reference", "n", "events"])
     loglik0, score_chisq = fit.loglik0, fit.score_test
     lrt = 2 * (loglik - loglik0)
@@ -195,7 +210,7 @@ def cox_fit(df: pd.DataFrame, time: str, event: str, covariates: list[str], *,
             fit_data["_S"] = scodes
         if entry is not None:
             fit_data["_S0"] = start
-    return CoxResult(table=table[TABLE_COLUMNS], counts=counts, n=len(data), n_events=float(status.sum()),
+    return CoxResult(table=table[TABLE_COLUMNS], counts=counts, n=int(f.sum()), n_events=float((status * f).sum()),
                      loglik=loglik, loglik_null=loglik0, lrt_chisq=lrt, lrt_df=k,
                      lrt_p=float(chi2.sf(lrt, k)) if k else np.nan, score_chisq=score_chisq,
                      vcov=vuse, vcov_model=vmodel, engine=engine, design_columns=list(X.columns),

@@ -279,7 +279,14 @@ def _solve(I, U):
 def newton(evaluate, p: int, max_iter: int = 50, tol: float = 1e-12):
     """Newton-Raphson with step halving on ``evaluate(beta) -> (loglik, score, information)`` from 0.
 
-    Returns (beta, loglik, information, iterations, converged, (loglik, score, information) at 0)."""
+    Returns (beta, loglik, information, iterations, converged, (loglik, score, information) at 0).
+    A trial step that overflows (non-finite log-likelihood, e.g. towards an infinite coefficient) is
+    halved, so floating-point warnings of those trial evaluations are silenced."""
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        return _newton(evaluate, p, max_iter, tol)
+
+
+def _newton(evaluate, p: int, max_iter: int, tol: float):
     beta = np.zeros(p)
     ll, U, I = evaluate(beta)
     at_zero = (ll, U, I)
@@ -306,16 +313,23 @@ def newton(evaluate, p: int, max_iter: int = 50, tol: float = 1e-12):
 
 
 def cox_arrays(start, stop, event, X, *, strata=None, weights=None, offset=None, ties: str = "efron",
-               cluster=None, robust: bool = False, max_iter: int = 50, tol: float = 1e-12) -> CoxFit:
+               cluster=None, robust: bool = False, freq=None, max_iter: int = 50, tol: float = 1e-12) -> CoxFit:
     """Fit the Cox model to arrays: ``start`` (None = right-censored), ``stop``, ``event`` (0/1), ``X``
     (rows x p, no intercept), optional ``strata`` codes, case ``weights``, ``offset``, ``cluster`` labels
-    (robust variance by cluster) or ``robust`` (each row its own cluster)."""
+    (robust variance by cluster) or ``robust`` (each row its own cluster). ``freq``: integer row
+    multiplicities (a row standing for that many identical patients, e.g. aggregated counts): the fit,
+    model variance and Efron tie counts equal those of the expanded rows; ``weights`` must already
+    include them. No robust variance with ``freq`` (it needs the individual rows)."""
+    if freq is not None and (cluster is not None or robust):
+        raise ValueError("freq (aggregated rows) and a robust variance cannot be combined")
     X = np.asarray(X, float)
     X = X[:, None] if X.ndim == 1 else X
     n, p = X.shape
     w = np.ones(n) if weights is None else np.asarray(weights, float)
     off = np.zeros(n) if offset is None else np.asarray(offset, float)
     rs = RiskSets(start, stop, event, strata, w)
+    if freq is not None:
+        rs.weighted(w, freq)
     Xc = X - X.mean(axis=0) if n else X  # centring (as R) changes nothing but rounding
     need_rows = cluster is not None or robust
     patterns = covariate_patterns(Xc, MAX_GROUPS) if n and p and not need_rows and offset is None else None

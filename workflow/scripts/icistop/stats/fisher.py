@@ -98,15 +98,25 @@ def r_uniroot(f, lower: float, upper: float, tol: float = R_UNIROOT_TOL, maxiter
     return b  # R warns "_NOT_ converged" and returns the last iterate
 
 
-class _NoncentralHypergeometric:
-    """Fisher's noncentral hypergeometric law of the (1,1) cell given all margins (as in fisher.test)."""
+class ConditionalLaw:
+    """Exact conditional law of a count given all margins, tilted by an odds ratio ``ncp``:
+    P(x) proportional to dc(x) ncp^x on ``support`` (``logdc`` = log dc). Fisher's noncentral
+    hypergeometric law of the (1,1) cell of a 2 x 2 table (:meth:`hypergeometric`), or of the sum of the
+    (1,1) cells of a 2 x 2 x K table (the convolution of K of them, R ``mantelhaen.test(exact = TRUE)``)."""
 
-    def __init__(self, x: int, m: int, n: int, k: int):
-        self.x, self.m, self.n, self.k = x, m, n, k
-        self.lo = max(0, k - n)
-        self.hi = min(k, m)
-        self.support = np.arange(self.lo, self.hi + 1, dtype=float)
-        self.logdc = stats.hypergeom.logpmf(self.support, m + n, m, k)
+    def __init__(self, x: int, support: np.ndarray, logdc: np.ndarray, null_cdf=None):
+        self.x, self.support, self.logdc, self.null_cdf = x, np.asarray(support, float), np.asarray(logdc, float), null_cdf
+        self.lo, self.hi = int(self.support[0]), int(self.support[-1])
+
+    @classmethod
+    def hypergeometric(cls, x: int, m: int, n: int, k: int) -> "ConditionalLaw":
+        lo, hi = max(0, k - n), min(k, m)
+        support = np.arange(lo, hi + 1, dtype=float)
+
+        def null_cdf(upper_tail: bool) -> float:  # as fisher.test: phyper at the observed x
+            return float(stats.hypergeom.sf(x - 1, m + n, m, k) if upper_tail else stats.hypergeom.cdf(x, m + n, m, k))
+
+        return cls(x, support, stats.hypergeom.logpmf(support, m + n, m, k), null_cdf)
 
     def density(self, ncp: float) -> np.ndarray:
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -123,10 +133,8 @@ class _NoncentralHypergeometric:
         return float(np.sum(self.support * self.density(ncp)))
 
     def cdf(self, q: int, ncp: float, upper_tail: bool = False) -> float:
-        x, m, n, k = self.x, self.m, self.n, self.k
-        if ncp == 1:
-            # as fisher.test: phyper at the observed x, whatever q is
-            return float(stats.hypergeom.sf(x - 1, m + n, m, k) if upper_tail else stats.hypergeom.cdf(x, m + n, m, k))
+        if ncp == 1 and self.null_cdf is not None:
+            return self.null_cdf(upper_tail)
         if ncp == 0:
             return float(q <= self.lo) if upper_tail else float(q >= self.lo)
         if ncp == math.inf:
@@ -136,24 +144,12 @@ class _NoncentralHypergeometric:
         return float(np.sum(d[mask]))
 
 
-def fisher_2x2(table, conf_level: float = 0.95, alternative: str = "two-sided") -> FisherResult:
-    """Fisher's exact test of a 2 x 2 table [[a, b], [c, d]] as R ``fisher.test`` (or = 1).
-
-    The odds ratio is that of row 1 vs row 2 for column 1 (a*d / b*c in the sample version),
-    estimated by conditional maximum likelihood; ``alternative`` in two-sided / less / greater.
-    """
-    t = np.asarray(table)
-    if t.shape != (2, 2):
-        raise ValueError("fisher_2x2 needs a 2 x 2 table")
-    if np.any(t < 0) or not np.all(np.isfinite(t)) or np.any(np.round(t) != t):
-        raise ValueError("table entries must be non-negative integers")
-    t = t.astype(np.int64)
-    m = int(t[:, 0].sum())
-    n = int(t[:, 1].sum())
-    k = int(t[0, :].sum())
-    x = int(t[0, 0])
-    h = _NoncentralHypergeometric(x, m, n, k)
-    lo, hi = h.lo, h.hi
+def conditional_inference(h: ConditionalLaw, alternative: str = "two-sided", conf_level: float = 0.95
+                          ) -> tuple[float, float, tuple[float, float]]:
+    """(p-value of ncp = 1, conditional MLE of ncp, exact CI) of the observed ``h.x`` as R ``fisher.test``
+    and ``mantelhaen.test(exact = TRUE)``: two-sided p by the minimum-likelihood rule (relative
+    tolerance 1e-7), the MLE solving E(x; ncp) = x, limits inverting the one-sided tail probabilities."""
+    x, lo, hi = h.x, h.lo, h.hi
     alt = alternative.replace("_", "-").replace(".", "-")
     if alt == "less":
         p = h.cdf(x, 1)
@@ -204,7 +200,24 @@ def fisher_2x2(table, conf_level: float = 0.95, alternative: str = "two-sided") 
     else:
         a2 = (1 - conf_level) / 2
         ci = (ncp_lower(a2), ncp_upper(a2))
-    return FisherResult(p_value=p, odds_ratio=mle(), ci_low=ci[0], ci_high=ci[1], conf_level=conf_level,
+    return p, mle(), ci
+
+
+def fisher_2x2(table, conf_level: float = 0.95, alternative: str = "two-sided") -> FisherResult:
+    """Fisher's exact test of a 2 x 2 table [[a, b], [c, d]] as R ``fisher.test`` (or = 1).
+
+    The odds ratio is that of row 1 vs row 2 for column 1 (a*d / b*c in the sample version),
+    estimated by conditional maximum likelihood; ``alternative`` in two-sided / less / greater.
+    """
+    t = np.asarray(table)
+    if t.shape != (2, 2):
+        raise ValueError("fisher_2x2 needs a 2 x 2 table")
+    if np.any(t < 0) or not np.all(np.isfinite(t)) or np.any(np.round(t) != t):
+        raise ValueError("table entries must be non-negative integers")
+    t = t.astype(np.int64)
+    h = ConditionalLaw.hypergeometric(int(t[0, 0]), int(t[:, 0].sum()), int(t[:, 1].sum()), int(t[0, :].sum()))
+    p, estimate, ci = conditional_inference(h, alternative, conf_level)
+    return FisherResult(p_value=p, odds_ratio=estimate, ci_low=ci[0], ci_high=ci[1], conf_level=conf_level,
                         method="Fisher exact 2x2: conditional MLE odds ratio, conditional exact CI")
 
 

@@ -38,13 +38,13 @@ class LogrankResult:
         return pd.DataFrame([dict(test=name, chisq=self.chisq, df=self.df, p=self.p)])
 
 
-def _stratum(time, status, gidx, k, rho):
+def _stratum(time, status, gidx, k, rho, freq):
     t, ti = np.unique(time, return_inverse=True)
     nt = len(t)
     d_tg = np.zeros((nt, k))
     n_tg = np.zeros((nt, k))
-    np.add.at(d_tg, (ti, gidx), status)
-    np.add.at(n_tg, (ti, gidx), 1.0)
+    np.add.at(d_tg, (ti, gidx), status * freq)
+    np.add.at(n_tg, (ti, gidx), freq)
     y_tg = np.cumsum(n_tg[::-1], axis=0)[::-1]  # at risk: time >= t
     d = d_tg.sum(1)
     y = y_tg.sum(1)
@@ -67,14 +67,17 @@ def _stratum(time, status, gidx, k, rho):
 
 
 def logrank(df: pd.DataFrame, time: str, event: str, group: str, strata: str | list[str] | None = None,
-            rho: float = 0.0) -> LogrankResult:
+            rho: float = 0.0, freq: str | None = None) -> LogrankResult:
     """Log-rank (``strata`` given: stratified log-rank, sum of per-stratum O - E and V).
 
     Matches R ``survdiff(Surv(time, event) ~ group [+ strata(s)], rho=rho)``: chisq, df, p and the
-    per-group observed / expected (``groups`` table; n = rows per group).
+    per-group observed / expected (``groups`` table; n = patients per group). ``freq``: a column of
+    row multiplicities (aggregated data), equal to the expanded rows.
     """
     data = df.dropna(subset=[time, event, group] + ([] if strata is None else
-                                                   [strata] if isinstance(strata, str) else list(strata)))
+                                                   [strata] if isinstance(strata, str) else list(strata))
+                     + ([] if freq is None else [freq]))
+    f = np.ones(len(data)) if freq is None else data[freq].to_numpy(float)
     levels = group_levels(data[group])
     k = len(levels)
     if k < 2:
@@ -92,7 +95,7 @@ def logrank(df: pd.DataFrame, time: str, event: str, group: str, strata: str | l
     var = np.zeros((k, k))
     for sv in np.unique(skey):
         m = skey == sv
-        o, e, v = _stratum(x[m], s[m], gidx[m], k, rho)
+        o, e, v = _stratum(x[m], s[m], gidx[m], k, rho, f[m])
         obs += o
         exp += e
         var += v
@@ -104,7 +107,7 @@ def logrank(df: pd.DataFrame, time: str, event: str, group: str, strata: str | l
         vv = var[np.ix_(use, use)][1:, 1:]
         chisq = float(diff @ np.linalg.solve(vv, diff))
     dof = int(use.sum()) - 1
-    table = pd.DataFrame(dict(group=levels, n=np.bincount(gidx, minlength=k), observed=obs, expected=exp,
+    table = pd.DataFrame(dict(group=levels, n=np.bincount(gidx, weights=f, minlength=k).astype(int), observed=obs, expected=exp,
                               o_minus_e=obs - exp, var=np.diag(var)))
     return LogrankResult(chisq=chisq, df=dof, p=float(chi2.sf(chisq, dof)) if dof > 0 else np.nan,
                          groups=table, var=var, stratified=strata is not None, rho=rho)
