@@ -300,3 +300,25 @@ def test_pooled_multivariable_cox_of_shared_patterns(example, tmp_path):
         assert finite.sum() >= 3
         np.testing.assert_allclose(g["coef"][finite], cx.table["coef"][finite], rtol=1e-9, atol=1e-10)
         np.testing.assert_allclose(g["se"][finite], cx.table["se"][finite], rtol=1e-9, atol=1e-10)
+
+
+def test_pooled_biomarker_groupings_equal_whole(pooled, example):
+    """Binary / categorical biomarkers are shared as groupings of PFS after stopping; pooled log-rank and
+    KM equal the patient-level analysis of the biomarker stage's data (binned)."""
+    ep, analysis = example
+    _, res, _ = pooled
+    data = analysis.dropna(subset=["time", "event"]).copy()
+    data["time"] = bin_times(data["time"], WIDTH)
+    data["site"] = data["patient_id"].map(ep.set_index("patient_id")["site"])
+    checked = 0
+    for marker in ("ras_status", "braf_v600e", "lynch_syndrome"):
+        sub = data[data[marker].notna()].assign(g=lambda d, m=marker: d[m].astype(str))
+        lr = res["logrank"].set_index(["endpoint", "grouping", "stratified_by_site"])
+        for strata in (None, "site"):
+            ref = logrank(sub, "time", "event", "g", strata)
+            assert lr.loc[("pfs_after_stop", marker, bool(strata)), "chisq"] == pytest.approx(ref.chisq, rel=1e-10)
+        km = res["km_curves"].query("endpoint == 'pfs_after_stop' and grouping == @marker")
+        ref_km = km_table(sub, "time", "event", "g")
+        np.testing.assert_allclose(km["surv"].to_numpy(float), ref_km["surv"].to_numpy(float), atol=1e-12)
+        checked += 1
+    assert checked == 3

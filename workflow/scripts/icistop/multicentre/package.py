@@ -2,9 +2,10 @@
 
 Contents (all tab-separated, plus ``manifest.json`` with SHA-256 checksums):
 
-- ``survival_counts.tsv``: per endpoint (PFS / OS after stopping, from ICI start), grouping (``all`` and
-  each configured grouping; several columns joined by ``+`` for a Cox covariate pattern) and level
-  (values joined by ``|``), per time bin: events and censorings;
+- ``survival_counts.tsv``: per endpoint (PFS / OS after stopping, from ICI start), grouping (``all``, each
+  configured grouping, for PFS after stopping also each binary or categorical biomarker; several columns
+  joined by ``+`` for a Cox covariate pattern) and level (values joined by ``|``), per time bin: events and
+  censorings;
 - ``horizon_tables.tsv``: the Simmons-style table per categorical marker: per level, the patients who
   recurred by the horizon and those followed past it without recurrence;
 - ``continuation_estimates.tsv``: the site's own clone-censor-weight estimates with their bootstrap SEs
@@ -67,7 +68,7 @@ def pooling_settings(config: dict) -> dict:
         "groupings_from_start": list(surv["groupings_from_start"]),
         "reference_levels": dict(surv.get("reference_levels", {})),
         "horizon": dict(bio.get("horizon", {})),
-        "markers": [{k: m[k] for k in ("name", "type") if k in m} for m in bio.get("markers", [])],
+        "markers": [{k: m[k] for k in ("name", "type", "reference", "unknown") if k in m} for m in bio.get("markers", [])],
         "continuation_protocol": cont.get("protocol", {}),
         "continuation_ci_method": cont.get("bootstrap", {}).get("ci_method"),
     }
@@ -141,6 +142,28 @@ def survival_count_table(endpoints: pd.DataFrame, groupings: dict, patterns: lis
             c.insert(0, "grouping", name)
             c.insert(0, "endpoint", endpoint.name)
             frames.append(c)
+    cols = ["endpoint", "grouping", "level", "time", "n_event", "n_censor"]
+    return (pd.concat(frames, ignore_index=True)[cols] if frames else pd.DataFrame(columns=cols)), actions
+
+
+def marker_count_table(analysis_data: pd.DataFrame, markers: list[dict], skip, width: float, k: int, policy: str
+                       ) -> tuple[pd.DataFrame, list[dict]]:
+    """PFS after stopping (the biomarker stage's endpoint, columns time / event of the analysis data) per
+    level of each binary or categorical marker not already a survival grouping: events and censorings per
+    time bin (unknown levels left out, the small-level rule applied), for pooled KM, log-rank and Cox."""
+    frames, actions = [], []
+    for m in markers:
+        name = m["name"]
+        if m.get("type") == "continuous" or name in skip or name not in analysis_data:
+            continue
+        sub = _known(analysis_data.dropna(subset=["time", "event"]), [name])
+        level, acts = apply_min_cell(sub[name].astype(str), k, policy)
+        actions += [{"endpoint": "pfs_after_stop", "grouping": name, **a} for a in acts]
+        sub = sub.assign(_level=level).dropna(subset=["_level"])
+        if sub["_level"].nunique() < 1:
+            continue
+        c = survival_counts(sub, "time", "event", width, by="_level").rename(columns={"_level": "level"})
+        frames.append(c.assign(endpoint="pfs_after_stop", grouping=name))
     cols = ["endpoint", "grouping", "level", "time", "n_event", "n_censor"]
     return (pd.concat(frames, ignore_index=True)[cols] if frames else pd.DataFrame(columns=cols)), actions
 
@@ -221,6 +244,10 @@ def build_tables(endpoints: pd.DataFrame, analysis_data: pd.DataFrame | None, co
     groupings = {"stop": settings["groupings_after_stop"], "start": settings["groupings_from_start"]}
     surv, actions = survival_count_table(endpoints, groupings, settings["cox_patterns"], width, k, policy)
     if analysis_data is not None and len(analysis_data):
+        markers, acts = marker_count_table(analysis_data, settings["markers"], set(settings["groupings_after_stop"]),
+                                           width, k, policy)
+        surv = pd.concat([surv, markers], ignore_index=True) if len(markers) else surv
+        actions += acts
         hz = settings["horizon"]
         horizon, acts = horizon_count_table(analysis_data, settings["markers"], float(hz.get("months", 24)),
                                             hz.get("event", "progression"), k, policy)

@@ -144,7 +144,8 @@ def pooled_survival(packages: list[SitePackage]) -> dict[str, pd.DataFrame]:
     settings = packages[0].manifest["settings"]
     landmarks = [float(x) for x in settings["landmarks"]]
     conf = float(settings["conf_level"])
-    refs = settings.get("reference_levels", {})
+    refs = {**{m["name"]: m["reference"] for m in settings.get("markers", []) if m.get("reference") is not None},
+            **settings.get("reference_levels", {})}
     counts = survival_counts(packages)
     curves, marks, lr, cox, site_curves, het = [], [], [], [], [], []
     for (endpoint, grouping), c in counts.groupby(["endpoint", "grouping"], sort=False):
