@@ -362,9 +362,9 @@ def test_snakemake_biomarker_rules(tmp_path, endpoints):
             shutil.copytree(ROOT / "workflow" / sub, wf / sub, ignore=shutil.ignore_patterns("__pycache__"))
     (wf / "rules").mkdir()
     shutil.copy2(ROOT / "workflow/rules/biomarkers.smk", wf / "rules/biomarkers.smk")
-    # the stage's helper functions live in common.smk (between its biomarker marker and all_targets)
+    # the stage's helper functions live in common.smk (between its biomarker and multi-centre markers)
     common = (ROOT / "workflow/rules/common.smk").read_text()
-    helpers = common[common.index("# biomarkers (rules in biomarkers.smk)"):common.index("def all_targets")]
+    helpers = common[common.index("# biomarkers (rules in biomarkers.smk)"):common.index("# multi-centre analysis")]
     # code fingerprints (common.smk's code_version) are tested in tests/test_code_changes.py
     stub = "def code_version(*scripts, **kwargs):\n    return {}\n\n"
     (wf / "Snakefile").write_text('configfile: "config/config.yaml"\n' + stub + helpers +
