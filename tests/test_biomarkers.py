@@ -72,6 +72,13 @@ def synthetic_endpoints(n: int = 400, seed: int = 7, hr_lung: float = TRUE_HR_LU
                                               None)
     d["rechallenge_pfs_time"] = np.where(d["has_rechallenge"], rng.exponential(15, n), np.nan)
     d["rechallenge_pfs_event"] = np.where(d["has_rechallenge"], (rng.uniform(size=n) < .7).astype(float), np.nan)
+    # from the ICI start (every patient): PFS with the lung-metastasis HR only, OS from it
+    lp0 = np.log(hr_lung) * (d["met_lung"] == "yes")
+    tp0, td0, tc0 = rng.exponential(1 / (0.02 * np.exp(lp0))), rng.exponential(1 / (0.004 * np.exp(lp0))), rng.uniform(24, 72, n)
+    t0 = np.minimum.reduce([tp0, td0, tc0])
+    cause0 = np.select([t0 == tp0, t0 == td0], [1, 2], 0)
+    d["pfs_time"], d["pfs_event"], d["pfs_cause"] = t0, (cause0 > 0).astype(int), cause0
+    d["os_time"], d["os_event"] = np.minimum(td0, tc0), (td0 <= tc0).astype(int)
     return d
 
 
@@ -381,15 +388,21 @@ def test_snakemake_biomarker_rules(tmp_path, endpoints):
     proc = run("--cores", "2")
     assert proc.returncode == 0, proc.stderr[-4000:]
     out = tmp_path / "results/biomarkers"
-    for name in ["marker_inventory", "horizon_fisher", "cox_univariable", "marker_tests", "cox_multivariable",
-                 "spline_tests", "spline_curves", "cutpoints", "cif_summary", "discrimination", "calibration",
-                 "rechallenge_response", "rechallenge_pfs"]:
+    for name in ["rechallenge_response", "rechallenge_pfs"]:
         assert (out / f"{name}.tsv").stat().st_size > 0
-    for fig in ["forest", "km_top_markers", "spline_hr", "calibration", "cif_top_markers"]:
-        for fmt in ["png", "svg"]:
-            assert (out / "figures" / f"{fig}.{fmt}").exists()
-    markers = pd.read_csv(out / "marker_tests.tsv", sep="\t").set_index("marker")
+    for population in ("post_stop", "from_start"):
+        for name in ["marker_inventory", "horizon_fisher", "cox_univariable", "marker_tests", "cox_multivariable",
+                     "spline_tests", "spline_curves", "cutpoints", "cif_summary", "discrimination", "calibration"]:
+            assert (out / population / f"{name}.tsv").stat().st_size > 0
+        for fig in ["forest", "km_top_markers", "spline_hr", "calibration", "cif_top_markers"]:
+            for fmt in ["png", "svg"]:
+                assert (out / population / "figures" / f"{fig}.{fmt}").exists()
+    markers = pd.read_csv(out / "post_stop/marker_tests.tsv", sep="\t").set_index("marker")
     assert markers.loc["ctdna_at_stop", "status"] == "ok"
+    start = pd.read_csv(out / "from_start/marker_tests.tsv", sep="\t").set_index("marker")
+    assert len(pd.read_parquet(out / "from_start/analysis_data.parquet")) == len(endpoints)
+    assert len(pd.read_parquet(out / "post_stop/analysis_data.parquet")) == int(endpoints["in_stop_cohort"].sum())
+    assert "response_at_stop" not in start.index and "ras_status" in start.index
     assert "Nothing to be done" in (lambda p: p.stdout + p.stderr)(run("-n"))
     cfg["biomarkers"]["discrimination"]["seed"] = 99
     (tmp_path / "config/config.yaml").write_text(yaml.safe_dump(cfg))

@@ -1,5 +1,6 @@
 """Data contract: reading CSV/TSV/Parquet and a clear message for every kind of bad input."""
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -31,12 +32,54 @@ def test_reads_every_format(tmp_path, fmt):
     assert len(summary["tables"]["patients"]["sha256"]) == 64
 
 
-def test_extra_columns_kept_and_ignored(tmp_path):
-    p = minicohort.patients().assign(hospital_note="x")
+def test_undeclared_extra_columns_are_ignored_with_one_line(tmp_path):
+    p = minicohort.patients().assign(hospital_note="x", pdl1_cps="12")
     minicohort.write(tmp_path, overrides={"patients": p})
-    tables, _, summary = validate_directory(tmp_path)
+    tables, issues, summary = validate_directory(tmp_path)
     assert summary["status"] == "passed"
-    assert "hospital_note" in tables["patients"].columns
+    assert "hospital_note" not in tables["patients"].columns and "pdl1_cps" not in tables["patients"].columns
+    lines = issues[issues["message"].str.contains("undeclared")]
+    assert len(lines) == 1 and lines.iloc[0]["severity"] == "warning" and lines.iloc[0]["table"] == "patients"
+    assert "'hospital_note'" in lines.iloc[0]["message"] and "'pdl1_cps'" in lines.iloc[0]["message"]
+    assert "covariates.extra" in lines.iloc[0]["message"]
+
+
+EXTRA = [{"name": "pdl1_cps", "type": "numeric", "minimum": 0, "maximum": 100},
+         {"name": "cms", "type": "categorical", "values": ["CMS1", "CMS2", "CMS3", "CMS4"]}]
+
+
+def test_declared_extra_columns_are_typed_and_kept(tmp_path):
+    n = len(minicohort.patients())
+    p = minicohort.patients().assign(pdl1_cps=["12.5", ""] + ["3"] * (n - 2), cms=["CMS1", ""] + ["CMS4"] * (n - 2))
+    minicohort.write(tmp_path, overrides={"patients": p})
+    tables, issues, summary = validate_directory(tmp_path, {"patients": EXTRA})
+    assert summary["status"] == "passed", issues
+    t = tables["patients"]
+    assert t["pdl1_cps"].dtype == float and t["pdl1_cps"].iloc[0] == 12.5 and np.isnan(t["pdl1_cps"].iloc[1])
+    assert t["cms"].iloc[0] == "CMS1" and t["cms"].iloc[1] is None
+    assert not issues["message"].str.contains("undeclared").any()
+
+
+@pytest.mark.parametrize("column,value,expected", [
+    ("pdl1_cps", "120", "120 is above the maximum 100"),
+    ("pdl1_cps", "high", "'high' is not a number"),
+    ("cms", "CMS5", "unknown value 'CMS5'; allowed values: CMS1, CMS2, CMS3, CMS4"),
+])
+def test_bad_values_in_declared_extra_columns_name_row_and_column(tmp_path, column, value, expected):
+    p = minicohort.patients().assign(pdl1_cps="1", cms="CMS2")
+    p.loc[p.index[2], column] = value
+    minicohort.write(tmp_path, overrides={"patients": p})
+    _, issues, summary = validate_directory(tmp_path, {"patients": EXTRA})
+    assert summary["status"] == "failed"
+    err = issues[issues["severity"] == "error"]
+    assert len(err) == 1
+    assert err.iloc[0]["column"] == column and int(err.iloc[0]["row"]) == 3 and expected in err.iloc[0]["message"]
+
+
+def test_extra_column_clashing_with_the_contract_is_an_error(tmp_path):
+    minicohort.write(tmp_path)
+    with pytest.raises(ValueError, match="tmb, already a contract column"):
+        validate_directory(tmp_path, {"patients": [{"name": "tmb", "type": "numeric"}]})
 
 
 def test_optional_ctdna_may_be_absent(tmp_path):
@@ -291,7 +334,7 @@ def _run_validate_data(tmp_path, data_dir):
     res.mkdir(parents=True)
     logs.mkdir()
     tables = [str(res / f"{t}.parquet") for t in ("patients", "treatments", "assessments", "ctdna")]
-    smk = SimpleNamespace(rule="validate_data", scriptdir=str(SCRIPTS), params=SimpleNamespace(data_dir=str(data_dir)),
+    smk = SimpleNamespace(rule="validate_data", scriptdir=str(SCRIPTS), params=SimpleNamespace(data_dir=str(data_dir), extra_columns={}),
                           output=_Named(issues=str(res / "issues.tsv"), summary=str(res / "summary.json"),
                                         tables=tables),
                           log=_Named(log=str(logs / "validate_data.log"),

@@ -132,3 +132,24 @@ def test_assessments_long_table(tables):
     assert p1["on_ici"].tolist() == [True, True, True, False, False]
     assert p1["time"].iloc[0] == pytest.approx(m(60))
     assert set(out["ctdna"].patient_id) == {"P1", "P2"}
+
+
+def test_declared_extra_columns_and_derived_covariates_reach_the_endpoints(tmp_path):
+    n = len(minicohort.patients())
+    p = minicohort.patients().assign(pdl1_cps=[str(v) for v in np.linspace(0, 90, n)], hospital_note="free text")
+    minicohort.write(tmp_path, overrides={"patients": p})
+    extra = [{"name": "pdl1_cps", "type": "numeric", "minimum": 0, "maximum": 100}]
+    t, _, summary = validate_directory(tmp_path, {"patients": extra})
+    assert summary["status"] == "passed"
+    cutoff = resolve_cutoff(t, None)
+    cohorts, _ = define_cohorts(t, {**CRITERIA, "require_msi_h_or_dmmr": False}, cutoff)
+    derived = [{"name": "cps_high", "source": "pdl1_cps", "transform": "threshold", "cutoff": 10, "labels": ["<10", ">=10"]},
+               {"name": "log2_cps", "source": "pdl1_cps", "transform": "log2p1"}]
+    out = derive_endpoints(t, cohorts, cutoff, extra_columns=["pdl1_cps"], derived=derived)
+    ep = out["endpoints"].set_index("patient_id")
+    cps = t["patients"].set_index("patient_id").loc[ep.index, "pdl1_cps"]
+    np.testing.assert_allclose(ep["pdl1_cps"].to_numpy(float), cps.to_numpy(float))
+    assert (ep["cps_high"] == np.where(cps >= 10, ">=10", "<10")).all()
+    np.testing.assert_allclose(ep["log2_cps"].to_numpy(float), np.log2(cps.to_numpy(float) + 1))
+    assert "hospital_note" not in ep.columns
+    assert out["derived"]["name"].tolist() == ["cps_high", "log2_cps"]

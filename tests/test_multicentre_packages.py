@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from icistop.biomarkers.horizon import horizon_outcome
-from icistop.biomarkers.markers import prepare_analysis_data
+from icistop.biomarkers.markers import population_config, prepare_analysis_data
 from icistop.cohort.cohorts import define_cohorts, resolve_cutoff
 from icistop.cohort.endpoints import derive_endpoints
 from icistop.data.validation import validate_directory
@@ -45,7 +45,7 @@ def example():
     cohorts, _ = define_cohorts(tables, CONFIG["cohort"], cutoff)
     out = derive_endpoints(tables, cohorts, cutoff, **CONFIG["endpoints"])
     ep = out["endpoints"]
-    analysis, _ = prepare_analysis_data(ep, out.get("ctdna"), CONFIG["biomarkers"])
+    analysis, _ = prepare_analysis_data(ep, out.get("ctdna"), population_config(CONFIG["biomarkers"], "post_stop"))
     return ep, analysis
 
 

@@ -55,7 +55,8 @@ from icistop.biomarkers.continuous import cutpoint_analysis, spline_analysis  # 
 from icistop.biomarkers.cox import multivariable_cox, multivariable_design, univariable_cox  # noqa: E402
 from icistop.biomarkers.discrimination import discrimination_analysis  # noqa: E402
 from icistop.biomarkers.horizon import horizon_fisher  # noqa: E402
-from icistop.biomarkers.markers import marker_specs, prepare_analysis_data, transform_values  # noqa: E402
+from icistop.biomarkers.markers import (marker_specs, population_config, prepare_analysis_data,  # noqa: E402
+                                        transform_values)
 from icistop.biomarkers.rechallenge import rechallenge_analysis  # noqa: E402
 from icistop.survival import analysis as sa  # noqa: E402
 from icistop.continuation.ccw import clone_design, eligible, weight_diagnostics  # noqa: E402
@@ -453,7 +454,7 @@ def _example() -> dict:
     """The example's tables and the biomarker analysis data (computed once per session)."""
     if not _CACHE:
         ex = example_tables()
-        bcfg = json.loads(json.dumps(CONFIG["biomarkers"]))
+        bcfg = population_config(json.loads(json.dumps(CONFIG["biomarkers"])), "post_stop")
         bcfg["discrimination"]["n_boot"] = N_BOOT_DISCRIMINATION
         data, _ = prepare_analysis_data(ex["endpoints"], ex.get("ctdna"), bcfg)
         _CACHE.update(endpoints=ex["endpoints"], assessments=ex["assessments"], ctdna=ex.get("ctdna"), data=data,

@@ -148,8 +148,8 @@ def stage_tables(tmp_path) -> dict:
         "continuation": {"protocol": d / "protocol.tsv", "pfs_comparison": d / "comparison.tsv",
                          "pfs_estimates": d / "ccw_estimates.tsv", "pfs_km": d / "ccw_km.tsv",
                          "pfs_weights": d / "weight_diagnostics.tsv"},
-        "biomarkers": {"cox_levels": d / "cox_univariable.tsv", "cox_markers": d / "marker_tests.tsv",
-                       "fisher": d / "horizon_fisher.tsv"},
+        "biomarkers": {"post_stop_cox_levels": d / "cox_univariable.tsv", "post_stop_cox_markers": d / "marker_tests.tsv",
+                       "post_stop_fisher": d / "horizon_fisher.tsv"},
     }
 
 
@@ -390,19 +390,27 @@ class FakeWorkflow:
 def test_wiring_includes_a_stage_only_when_configured_and_its_rules_exist():
     from icistop.report.wiring import ReportWiring, WiringError
 
-    cfg = {"report": {"show_identifiers": False, "small_cell_k": 3}, "biomarkers": {}, "continuation": {"outcomes": ["os"]}}
+    cfg = {"report": {"show_identifiers": False, "small_cell_k": 3}, "biomarkers": {"populations": ["post_stop"]},
+           "continuation": {"outcomes": ["os"]}}
     bio = ReportWiring(cfg).stage_files("biomarkers")
-    rules = [FakeRule("biomarker_cox", [bio["cox_levels"], bio["cox_markers"]]), FakeRule("biomarker_horizon", [bio["fisher"]])]
+    assert bio["post_stop_fisher"] == "results/biomarkers/post_stop/horizon_fisher.tsv"
+    rules = [FakeRule("biomarker_cox", [bio["post_stop_cox_levels"], bio["post_stop_cox_markers"]]),
+             FakeRule("biomarker_horizon", [bio["post_stop_fisher"]])]
     wiring = ReportWiring(cfg, FakeWorkflow(rules))
     assert wiring.privacy == {"show_identifiers": False, "small_cell_k": 3}
     assert wiring.stage_enabled("biomarkers")
     assert not wiring.stage_enabled("survival")  # no config block
     assert not wiring.stage_enabled("continuation")  # configured, but no continuation_* rule
-    assert "multivariable" not in wiring.stage_inputs("biomarkers")(None)  # optional and not produced
+    assert "post_stop_multivariable" not in wiring.stage_inputs("biomarkers")(None)  # optional and not produced
     assert wiring.sections() == ["data", "cohort", "table1", "swimmer", "biomarkers"]
     inputs = wiring.inputs(None)
     assert inputs["section_biomarkers"] == "results/report/sections/biomarkers.json"
-    assert "results/figures/biomarkers_forest.svg" in inputs["figures"]
+    assert "results/figures/biomarkers_post_stop_forest.svg" in inputs["figures"]
+    both = ReportWiring({**cfg, "biomarkers": {}}, FakeWorkflow(rules))  # default: both populations
+    with pytest.raises(WiringError, match="from_start/horizon_fisher.tsv"):
+        both.stage_enabled("biomarkers")
+    assert both.section_outputs("biomarkers")[0] == ["biomarkers_post_stop_forest", "biomarkers_from_start_forest"]
+    assert ReportWiring.caption("biomarkers_from_start_forest") == "report_biomarkers_forest.rst"
     assert "section_survival" not in inputs
     assert ReportWiring({**cfg, "biomarkers": {"enabled": False}}, FakeWorkflow(rules)).sections()[-1] == "swimmer"
     broken = ReportWiring(cfg, FakeWorkflow(rules[:1]))  # horizon table missing: wiring error, not "not run"

@@ -107,11 +107,15 @@ def test_numbers_equal_the_result_tables(page):
         assert text == estimate_ci(r["estimate"], r["lower"], r["upper"], "ratio")
         checked += 1
     if stage_included(work, "biomarkers"):
-        tests = pd.read_csv(work / "results/biomarkers/marker_tests.tsv", sep="\t")
-        for r in tests[tests["status"] == "ok"].itertuples():
-            value, text = _value(page, f"bm_q_{r.marker}")
-            assert value == pytest.approx(r.q_marker, rel=1e-9) and text == pvalue(r.q_marker)
-            checked += 1
+        for population, key in (("post_stop", "bm"), ("from_start", "bm_from_start")):
+            path = work / f"results/biomarkers/{population}/marker_tests.tsv"
+            if not path.exists():
+                continue
+            tests = pd.read_csv(path, sep="\t")
+            for r in tests[tests["status"] == "ok"].itertuples():
+                value, text = _value(page, f"{key}_q_{r.marker}")
+                assert value == pytest.approx(r.q_marker, rel=1e-9) and text == pvalue(r.q_marker)
+                checked += 1
     section_files = sorted((work / "results/report/sections").glob("*.json"))
     assert section_files and all(json.loads(p.read_text())["name"] for p in section_files)
     assert checked or not any(stage_included(work, s) for s in ("survival", "continuation", "biomarkers"))

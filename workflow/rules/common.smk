@@ -16,6 +16,8 @@ if isinstance(config.get("data_cutoff"), datetime.date):
 validate(config, schema="../schemas/config.schema.yaml")
 
 CONTRACT_TABLES = ["patients", "treatments", "assessments", "ctdna"]
+# covariates beyond the contract: declared extra columns of patients and derived covariates
+COVARIATES = {"extra": [], "derived": [], **(config.get("covariates") or {})}
 TABLE_EXTENSIONS = [".csv", ".tsv", ".txt", ".parquet"]
 SCHEMA_FILES = [f"workflow/schemas/{t}.schema.yaml" for t in CONTRACT_TABLES]
 
@@ -116,25 +118,56 @@ BIOMARKERS = config["biomarkers"]
 BIOMARKER_FIG_FORMATS = BIOMARKERS.get("plots", {}).get("formats", ["png", "svg"])
 
 
+BIOMARKER_POPULATION_NAMES = ["post_stop", "from_start"]
+BIOMARKER_POPULATIONS = list(
+    BIOMARKERS.get("populations") or BIOMARKER_POPULATION_NAMES
+)
+
+
+def biomarker_population_params():
+    """Params of a population rule: its population (wildcard) and the endpoint of each population."""
+    return {
+        "population": lambda wildcards: wildcards.population,
+        "endpoint": {
+            "post_stop": "pfs",
+            "from_start": "pfs",
+            **BIOMARKERS.get("endpoint", {}),
+        },
+    }
+
+
 def biomarker_figures(name, caption=None):
-    """One file per configured format; each shown in the Snakemake report when a caption is given."""
-    files = expand(
-        "results/biomarkers/figures/{name}.{fmt}", name=name, fmt=BIOMARKER_FIG_FORMATS
-    )
+    """One file per configured format (in the population's folder); each shown in the Snakemake report
+    when a caption is given."""
+    files = [
+        f"results/biomarkers/{{population}}/figures/{name}.{fmt}"
+        for fmt in BIOMARKER_FIG_FORMATS
+    ]
     if caption is None:
         return files
     return [report(f, caption=caption, category="5. Biomarkers") for f in files]
 
 
 def biomarker_targets():
+    per_population = [
+        "marker_inventory.tsv",
+        "horizon_fisher.tsv",
+        "cox_univariable.tsv",
+        "cif_summary.tsv",
+        "discrimination.tsv",
+    ]
     return [
-        "results/biomarkers/marker_inventory.tsv",
-        "results/biomarkers/horizon_fisher.tsv",
-        "results/biomarkers/cox_univariable.tsv",
-        "results/biomarkers/cif_summary.tsv",
-        "results/biomarkers/discrimination.tsv",
+        *expand(
+            "results/biomarkers/{population}/{name}",
+            population=BIOMARKER_POPULATIONS,
+            name=per_population,
+        ),
+        *expand(
+            "results/biomarkers/{population}/figures/forest.{fmt}",
+            population=BIOMARKER_POPULATIONS,
+            fmt=BIOMARKER_FIG_FORMATS,
+        ),
         "results/biomarkers/rechallenge_pfs.tsv",
-        *biomarker_figures("forest"),
     ]
 
 

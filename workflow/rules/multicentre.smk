@@ -6,7 +6,7 @@
 rule site_package:
     input:
         endpoints="results/endpoints/endpoints.parquet",
-        analysis_data="results/biomarkers/analysis_data.parquet",
+        analysis_data="results/biomarkers/post_stop/analysis_data.parquet",
         continuation=site_package_continuation(),
     output:
         folder=directory(f"results/site_package/{MULTICENTRE['site']}"),

@@ -20,5 +20,6 @@ rule validate_data:
     params:
         **code_version("validate_data.py"),
         data_dir=config["data_dir"],
+        extra_columns={"patients": COVARIATES["extra"]},
     script:
         "../scripts/validate_data.py"

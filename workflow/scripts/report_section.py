@@ -49,7 +49,10 @@ def build(section: str, files: dict, params):
         return continuation_section(files, params.options.get("outcomes", ["pfs"]), k=k)
     if section == "biomarkers":
         from icistop.report.biomarkers import biomarkers_section
-        return biomarkers_section(files, k=k, q_threshold=float(params.options.get("q_threshold", 0.1)))
+        opts = params.options
+        return biomarkers_section(files, k=k, q_threshold=float(opts.get("q_threshold", 0.1)),
+                                  populations=list(opts.get("populations", ["post_stop"])),
+                                  endpoints=dict(opts.get("endpoints", {})))
     raise ValueError(f"unknown report section {section!r}")
 
 

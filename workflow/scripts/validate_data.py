@@ -19,7 +19,7 @@ from icistop.data.validation import validate_directory  # noqa: E402
 def main(smk):
     log = logging.getLogger("validate_data")
     try:
-        tables, issues, summary = validate_directory(smk.params.data_dir)
+        tables, issues, summary = validate_directory(smk.params.data_dir, dict(smk.params.extra_columns))
     except ValueError as exc:  # e.g. two files for one table
         raise DataError([Issue("error", "data_dir", None, None, None, str(exc))])
     write_tsv(issues, smk.log.issues)

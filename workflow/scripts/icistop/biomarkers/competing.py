@@ -21,7 +21,8 @@ def top_markers(markers: pd.DataFrame, k: int, categorical_only: bool = True) ->
 def competing_risks(data: pd.DataFrame, cfg: dict, markers: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Aalen-Johansen cumulative incidence of progression (cause 1) and death without progression
     (cause 2) by level of the top-k categorical markers (``icistop.stats.cif``: exact ties, infinitesimal-
-    jackknife SE and log CI as R ``survfit``). Returns (step curves, values at the configured times)."""
+    jackknife SE and log CI as R ``survfit``). Returns (step curves, values at the configured times);
+    both empty for an OS endpoint, which has no competing event."""
     from icistop.stats.cif import cif_at, cif_table
 
     ccfg = cfg.get("competing_risks", {})
@@ -29,7 +30,8 @@ def competing_risks(data: pd.DataFrame, cfg: dict, markers: pd.DataFrame) -> tup
     times = [float(v) for v in ccfg.get("times", [12, 24])]
     conf = float(cfg.get("conf_level", 0.95))
     curves, summary = [], []
-    for rank, name in enumerate(top_markers(markers, k), start=1):
+    shown = [] if cfg.get("population_endpoint") == "os" else top_markers(markers, k)
+    for rank, name in enumerate(shown, start=1):
         sub = data.loc[data[name].notna(), ["time", "cause", name]].copy()
         sub["level"] = sub[name].astype(str)
         sub["cause"] = sub["cause"].astype(int)

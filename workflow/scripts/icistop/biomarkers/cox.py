@@ -35,7 +35,9 @@ def univariable_cox(data: pd.DataFrame, cfg: dict) -> tuple[pd.DataFrame, pd.Dat
         mrow = {**base, "reference": ref if ref is not None else "", "n": int(len(idx)), "events": int(e.sum()),
                 "n_unknown_excluded": n_unknown, "n_cohort": len(data)}
         skip = None
-        if len(idx) == 0:
+        if len(data) == 0:
+            skip = "no patients in the population"
+        elif len(idx) == 0:
             skip = "all values unknown"
         elif spec.type != "continuous" and len(levels) < 2:
             skip = f"a single known level ({levels[0]})"

@@ -15,9 +15,10 @@ from icistop.biomarkers.models import add_q
 
 
 def horizon_outcome(data: pd.DataFrame, months: float, event: str = "progression") -> pd.Series:
-    """Recurrence by ``months`` after the stop: 1 = event by the horizon, 0 = followed at least to the
+    """Event by ``months`` after the time origin: 1 = event by the horizon, 0 = followed at least to the
     horizon without it, NaN = not evaluable (censored - or, for ``event = progression``, died without
-    progression - before the horizon). ``event``: progression (cause 1) or pfs (progression or death)."""
+    progression - before the horizon). ``event``: progression (cause 1), pfs (progression or death) or
+    death (an OS endpoint)."""
     t, e, c = data["time"], data["event"], data["cause"]
     hit = (c == 1) if event == "progression" else (e == 1)
     rec = hit & (t <= months)
@@ -35,7 +36,8 @@ def horizon_fisher(data: pd.DataFrame, cfg: dict) -> pd.DataFrame:
     specs = marker_specs(cfg)
     hcfg = cfg.get("horizon", {})
     months = float(hcfg.get("months", 24))
-    ev = hcfg.get("event", "progression")
+    # an OS population has one event, death
+    ev = "death" if cfg.get("population_endpoint") == "os" else hcfg.get("event", "progression")
     max_work = int(hcfg.get("exact_rxc_max_work", 1_000_000))
     conf = float(cfg.get("conf_level", 0.95))
     y = horizon_outcome(data, months, ev)
@@ -54,7 +56,8 @@ def horizon_fisher(data: pd.DataFrame, cfg: dict) -> pd.DataFrame:
             yy = y[known]
             if known.sum() == 0 or yy.nunique() < 2 or x.nunique() < 2:
                 rows.append({**base, "level": "(continuous)", "status": "skipped",
-                             "note": "no evaluable patients with both outcomes" if known.sum() else "all values unknown"})
+                             "note": ("no patients in the population" if len(data) == 0 else
+                                      "no evaluable patients with both outcomes" if known.sum() else "all values unknown")})
                 continue
             a, b = x[yy == 1], x[yy == 0]
             res = stats.mannwhitneyu(a, b, alternative="two-sided", method="asymptotic", use_continuity=True)
@@ -68,7 +71,8 @@ def horizon_fisher(data: pd.DataFrame, cfg: dict) -> pd.DataFrame:
         counts = v.value_counts()
         if counts.size < 2:
             rows.append({**base, "level": "", "status": "skipped",
-                         "note": "all values unknown" if counts.empty else f"a single known level ({counts.index[0]})"})
+                         "note": ("no patients in the population" if len(data) == 0 else "all values unknown"
+                                  if counts.empty else f"a single known level ({counts.index[0]})")})
             continue
         levels = level_order(spec, counts)
         ref = levels[0]

@@ -1,7 +1,12 @@
-"""Marker specifications, the analysis data of the stop cohort and design matrices.
+"""Marker specifications, the analysis data of a population and design matrices.
 
-Cohort: ``in_stop_cohort``; time origin the stop date; endpoint stop PFS (``stop_pfs_time``,
-``stop_pfs_event``; ``stop_pfs_cause`` 1 = progression, 2 = death without progression). Unknown marker
+Populations (config ``biomarkers.populations``, endpoint per population in ``biomarkers.endpoint``):
+- ``post_stop``: the stop cohort (``in_stop_cohort``), time from the stop date; endpoint PFS
+  (``stop_pfs_time``, ``stop_pfs_event``; ``cause`` 1 = progression, 2 = death without progression) or
+  OS (``stop_os_*``; ``cause`` 1 = death);
+- ``from_start``: every treated patient of the cohort (the endpoints table), time from the first ICI
+  dose; endpoint PFS (``pfs_*``) or OS (``os_*``).
+A marker is analysed in the populations its ``populations`` list names (default all). Unknown marker
 values (configured ``unknown_values`` plus a marker's own ``unknown`` list, and missing values) are
 excluded marker by marker and counted; nothing is imputed. A marker whose known values are all missing or
 form a single level is skipped with its reason. Markers are binary, categorical (treatment coding against
@@ -19,8 +24,31 @@ import pandas as pd
 
 
 MARKER_TYPES = ("binary", "categorical", "continuous")
+POPULATIONS = ("post_stop", "from_start")
+POPULATION_TITLES = {"post_stop": "after stopping (stop cohort, time from the stop)",
+                     "from_start": "from the ICI start (all treated patients, time from the first dose)"}
+# population -> endpoint -> (time, event, cause) columns of the endpoints table (cause None: the event itself)
+ENDPOINT_COLUMNS = {
+    ("post_stop", "pfs"): ("stop_pfs_time", "stop_pfs_event", "stop_pfs_cause"),
+    ("post_stop", "os"): ("stop_os_time", "stop_os_event", None),
+    ("from_start", "pfs"): ("pfs_time", "pfs_event", "pfs_cause"),
+    ("from_start", "os"): ("os_time", "os_event", None),
+}
 TRANSFORMS = ("none", "log", "log2", "log2p1", "log1p")
 RESERVED = ("patient_id", "time", "event", "cause")
+
+
+def population_text(population: str, endpoint: str = "pfs") -> dict:
+    """Words for tables and figures of a population: endpoint (PFS/OS), survival label, time axis, origin
+    and the event."""
+    pfs = endpoint == "pfs"
+    stop = population == "post_stop"
+    return {"endpoint": "PFS" if pfs else "OS",
+            "survival": "Progression-free survival" if pfs else "Overall survival",
+            "time_axis": "Months since stopping ICI" if stop else "Months since the ICI start",
+            "origin": "after stopping" if stop else "from the ICI start",
+            "event": "progression or death" if pfs else "death",
+            "population": POPULATION_TITLES[population]}
 
 
 @dataclass(frozen=True)
@@ -137,22 +165,33 @@ def _clean_categorical(x: pd.Series, spec: MarkerSpec, unknown_values) -> pd.Ser
     return x.map(norm).astype(object)
 
 
+def population_rows(endpoints: pd.DataFrame, population: str) -> pd.DataFrame:
+    """Rows of the endpoints table in the population (from_start: all treated patients)."""
+    if population == "post_stop":
+        return endpoints[endpoints["in_stop_cohort"].fillna(False).astype(bool)]
+    return endpoints
+
+
 def prepare_analysis_data(endpoints: pd.DataFrame, ctdna: pd.DataFrame | None, cfg: dict
                           ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """One row per stop-cohort patient with time, event, cause and one cleaned column per marker
-    (categorical: string levels, unknown -> NaN; continuous: original scale, NaN when unknown),
-    and a per-marker inventory (counts per level, unknown, status/note)."""
+    """One row per patient of the population (``cfg['population']``, default post_stop) with time, event,
+    cause and one cleaned column per marker (categorical: string levels, unknown -> NaN; continuous:
+    original scale, NaN when unknown), and a per-marker inventory (counts per level, unknown, status/note)."""
+    population = cfg.get("population", "post_stop")
+    endpoint = cfg.get("population_endpoint", "pfs")
     specs = marker_specs(cfg)
     unknown_values = set(str(v) for v in cfg.get("unknown_values", ["unknown"]))
     ep = endpoints.copy()
     if any(s.column == "ctdna_at_stop" for s in specs) and "ctdna_at_stop" not in ep.columns:
         ep["ctdna_at_stop"] = derive_ctdna_at_stop(ep, ctdna, cfg.get("ctdna", {}).get("lookback_months"))
-    cohort = ep[ep["in_stop_cohort"].fillna(False).astype(bool)].copy()
+    cohort = population_rows(ep, population).copy()
+    time_col, event_col, cause_col = ENDPOINT_COLUMNS[(population, endpoint)]
+    event = pd.to_numeric(cohort[event_col], errors="coerce").to_numpy(dtype=float)
     data = pd.DataFrame({
         "patient_id": cohort["patient_id"].to_numpy(),
-        "time": pd.to_numeric(cohort["stop_pfs_time"], errors="coerce").to_numpy(dtype=float),
-        "event": pd.to_numeric(cohort["stop_pfs_event"], errors="coerce").to_numpy(dtype=float),
-        "cause": pd.to_numeric(cohort["stop_pfs_cause"], errors="coerce").to_numpy(dtype=float),
+        "time": pd.to_numeric(cohort[time_col], errors="coerce").to_numpy(dtype=float),
+        "event": event,
+        "cause": event if cause_col is None else pd.to_numeric(cohort[cause_col], errors="coerce").to_numpy(dtype=float),
     })
     inventory = []
     for spec in specs:
@@ -171,7 +210,7 @@ def prepare_analysis_data(endpoints: pd.DataFrame, ctdna: pd.DataFrame | None, c
             tx = transform_values(vals, spec)
             status, note = "ok", ""
             if n_known == 0:
-                status, note = "skipped", "all values unknown"
+                status, note = "skipped", "no patients in the population" if len(vals) == 0 else "all values unknown"
             elif tx.notna().sum() < n_known:
                 note = f"{n_known - int(tx.notna().sum())} values outside the domain of transform {spec.transform}"
             if status == "ok" and tx.dropna().nunique() < 2:
@@ -187,6 +226,8 @@ def prepare_analysis_data(endpoints: pd.DataFrame, ctdna: pd.DataFrame | None, c
             counts = vals.value_counts(dropna=True)
             n_unknown = int(vals.isna().sum())
             status, note = _categorical_status(spec, counts)
+            if vals.empty:
+                note = "no patients in the population"
             if counts.empty:
                 inventory.append({"marker": spec.name, "type": spec.type, "level": "", "n": 0,
                                   "n_unknown": n_unknown, "status": status, "note": note})
@@ -249,7 +290,26 @@ def marker_design(values: pd.Series, spec: MarkerSpec) -> tuple[pd.DataFrame, li
     return X, levels, ref
 
 
+def population_config(cfg: dict, population: str) -> dict:
+    """The ``biomarkers`` config of one population: the markers analysed there (marker ``populations``,
+    default all), multivariable covariates restricted to them, and ``population`` / ``population_endpoint``
+    (pfs or os, from ``endpoint``)."""
+    if population not in POPULATIONS:
+        raise ValueError(f"unknown biomarker population {population!r}; one of {POPULATIONS}")
+    out = {**cfg, "population": population}
+    endpoint = cfg.get("endpoint") or {}
+    out["population_endpoint"] = str(endpoint.get(population, "pfs")) if isinstance(endpoint, dict) else str(endpoint)
+    if "markers" in cfg:
+        out["markers"] = [m for m in cfg["markers"] if population in (m.get("populations") or POPULATIONS)]
+        names = {m["name"] for m in out["markers"]}
+        if "multivariable" in cfg:
+            covs = [c for c in (cfg["multivariable"] or {}).get("covariates", []) if c in names]
+            out["multivariable"] = {**cfg["multivariable"], "covariates": covs}
+    return out
+
+
 def params_config(params) -> dict:
-    """The ``biomarkers`` config as a dict from a Snakemake ``params`` object (params named like
-    the config keys each rule uses)."""
-    return {k: v for k, v in params.items()}
+    """The ``biomarkers`` config of the rule's population as a dict from a Snakemake ``params`` object
+    (params named like the config keys each rule uses, plus ``population``)."""
+    cfg = {k: v for k, v in params.items()}
+    return population_config(cfg, cfg.get("population", "post_stop"))

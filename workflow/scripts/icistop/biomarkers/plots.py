@@ -116,10 +116,11 @@ def _ordered_levels(values: pd.Series, order: list | None) -> list[str]:
 
 
 def km_panels(data: pd.DataFrame, markers: list[str], stem, formats=("png", "svg"), dpi: int = 150,
-              pvalues: dict | None = None, xmax: float | None = None, level_order: dict | None = None
+              pvalues: dict | None = None, xmax: float | None = None, level_order: dict | None = None,
+              xlabel: str = "Months since stopping ICI", ylabel: str = "Progression-free survival"
               ) -> list[str]:
-    """Kaplan-Meier PFS after the stop by level of each marker (one panel per marker; levels in
-    ``level_order[marker]`` order, reference first, when given)."""
+    """Kaplan-Meier curves of the population's endpoint by level of each marker (one panel per marker;
+    levels in ``level_order[marker]`` order, reference first, when given)."""
     if not markers:
         return _empty(stem, "No categorical marker to show", formats, dpi)
     k = len(markers)
@@ -149,8 +150,8 @@ def km_panels(data: pd.DataFrame, markers: list[str], stem, formats=("png", "svg
         ax.set_ylim(0, 1.02)
         if xmax:
             ax.set_xlim(0, xmax)
-        ax.set_xlabel("Months since stopping ICI")
-        ax.set_ylabel("Progression-free survival")
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
         ax.legend(frameon=False, fontsize=7, loc="lower left")
     for ax in axes.ravel()[k:]:
         ax.axis("off")
@@ -192,7 +193,8 @@ def spline_plot(curves: pd.DataFrame, tests: pd.DataFrame, stem, formats=("png",
     return save_figure(fig, stem, formats, dpi)
 
 
-def calibration_plot(cal: pd.DataFrame, stem, formats=("png", "svg"), dpi: int = 150) -> list[str]:
+def calibration_plot(cal: pd.DataFrame, stem, formats=("png", "svg"), dpi: int = 150,
+                     event: str = "progression or death") -> list[str]:
     """Mean predicted vs observed (1 - KM) risk at the horizon by risk group, with the identity line."""
     if cal is None or cal.empty:
         return _empty(stem, "Calibration not available", formats, dpi)
@@ -207,14 +209,14 @@ def calibration_plot(cal: pd.DataFrame, stem, formats=("png", "svg"), dpi: int =
                     textcoords="offset points", xytext=(5, -10), fontsize=7)
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
-    ax.set_xlabel(f"Predicted risk of progression or death by {t:g} months")
+    ax.set_xlabel(f"Predicted risk of {event} by {t:g} months")
     ax.set_ylabel(f"Observed (1 - Kaplan-Meier) by {t:g} months")
     ax.set_title("Calibration by risk group", loc="left")
     return save_figure(fig, stem, formats, dpi)
 
 
-def cif_plot(curves: pd.DataFrame, stem, formats=("png", "svg"), dpi: int = 150, level_order: dict | None = None
-             ) -> list[str]:
+def cif_plot(curves: pd.DataFrame, stem, formats=("png", "svg"), dpi: int = 150, level_order: dict | None = None,
+             xlabel: str = "Months since stopping ICI") -> list[str]:
     """Cumulative incidence of progression (solid) and death without progression (dashed) by level."""
     if curves is None or curves.empty:
         return _empty(stem, "No marker for the competing-risk view", formats, dpi)
@@ -229,7 +231,7 @@ def cif_plot(curves: pd.DataFrame, stem, formats=("png", "svg"), dpi: int = 150,
             ax.step(t, np.concatenate([[0.0], cl["cif_death"].to_numpy()]), where="post", color=col, ls="--",
                     label=f"{label(lv)}: death")
         ax.set_ylim(0, 1)
-        ax.set_xlabel("Months since stopping ICI")
+        ax.set_xlabel(xlabel)
         ax.set_ylabel("Cumulative incidence")
         ax.set_title(label(name), loc="left")
         ax.legend(frameon=False, fontsize=7)

@@ -22,6 +22,7 @@ import pandas as pd
 
 from icistop import DAYS_PER_MONTH
 from icistop.cohort.cohorts import first_courses
+from icistop.cohort.covariates import derive_covariates
 from icistop.data.validation import PROGRESSION_MATCH_DAYS
 
 RESPONSE_RANK = {"CR": 4, "PR": 3, "SD": 2, "PD": 1}
@@ -134,12 +135,14 @@ def time_on_ici_group(time: pd.Series, breaks: list[float]) -> pd.Series:
 
 
 def derive_endpoints(tables: dict[str, pd.DataFrame], cohorts: pd.DataFrame, cutoff: pd.Timestamp,
-                     pfs_censor_at: str = "last_assessment", time_on_ici_breaks: list[float] = (12, 24)
-                     ) -> dict[str, pd.DataFrame]:
+                     pfs_censor_at: str = "last_assessment", time_on_ici_breaks: list[float] = (12, 24),
+                     extra_columns: list[str] = (), derived: list[dict] = ()) -> dict[str, pd.DataFrame]:
     """Endpoints of the treated cohort.
 
-    Returns ``endpoints`` (one row per treated patient), ``assessments`` (long, months from course-1
-    start) and ``ctdna`` (long, when the table exists).
+    Returns ``endpoints`` (one row per treated patient: contract columns, the declared ``extra_columns``
+    of patients, endpoints, then the ``derived`` covariates of :mod:`icistop.cohort.covariates`),
+    ``assessments`` (long, months from course-1 start), ``derived`` (one record per derived covariate)
+    and ``ctdna`` (long, when the table exists).
     """
     treated_ids = cohorts.loc[cohorts["in_treated"], "patient_id"]
     patients = tables["patients"].set_index("patient_id").loc[treated_ids]
@@ -155,7 +158,7 @@ def derive_endpoints(tables: dict[str, pd.DataFrame], cohorts: pd.DataFrame, cut
     progression = progression[progression["patient_id"].isin(treated_ids)]
 
     out = pd.DataFrame(index=start.index)
-    for column in PATIENT_COLUMNS:
+    for column in [*PATIENT_COLUMNS, *extra_columns]:
         out[column] = patients[column] if column in patients.columns else pd.NA
     out["sidedness"] = patients["primary_site"].map({"right_colon": "right", "left_colon": "left", "rectum": "left"}).fillna("unknown")
     out["msi_h_or_dmmr"] = (patients["msi_status"] == "MSI-H") | (patients["mmr_status"] == "dMMR")
@@ -212,6 +215,7 @@ def derive_endpoints(tables: dict[str, pd.DataFrame], cohorts: pd.DataFrame, cut
     out["rechallenge_pfs_event"] = rpfs["event"].reindex(out.index).astype("Int64")
 
     out = out.reset_index().rename(columns={"index": "patient_id"})
+    out, derived_records = derive_covariates(out, list(derived))
     long = assessments.join(course1[["start_date", "stop_date"]], on="patient_id")
     on_ici = (long["date"] >= long["start_date"]) & (long["stop_date"].isna() | (long["date"] <= long["stop_date"]))
     assess_long = pd.DataFrame({
@@ -220,7 +224,7 @@ def derive_endpoints(tables: dict[str, pd.DataFrame], cohorts: pd.DataFrame, cut
         "response": long["response"].values,
         "on_ici": on_ici.values,
     }).sort_values(["patient_id", "time"], kind="mergesort").reset_index(drop=True)
-    result = {"endpoints": out, "assessments": assess_long}
+    result = {"endpoints": out, "assessments": assess_long, "derived": derived_records}
     if "ctdna" in tables:
         ct = tables["ctdna"]
         ct = ct[ct["patient_id"].isin(treated_ids) & (ct["date"] <= cutoff)].join(start.rename("start"), on="patient_id")

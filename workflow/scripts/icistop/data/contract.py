@@ -286,11 +286,59 @@ def coerce_table(frame: pd.DataFrame, table: str, schema: dict) -> tuple[pd.Data
     return out, issues
 
 
-def read_table(path: Path, table: str, schema_dir: Path = SCHEMA_DIR) -> tuple[pd.DataFrame | None, list[Issue]]:
-    """Read and type-check one contract table."""
-    schema = load_schema(table, schema_dir)
+# ---------------------------------------------------------------- declared extra columns (covariates.extra)
+# Each declared column becomes a schema property (numeric: a number within minimum/maximum; categorical: one
+# of values; empty = unknown), so bad values get the contract's error naming file, row and column.
+# Undeclared extra columns are dropped with one warning line per table.
+
+def extra_properties(extra: list[dict] | None) -> dict:
+    """JSON-schema properties of the declared extra columns (merged into the patients schema)."""
+    props = {}
+    for col in extra or []:
+        if col["type"] == "numeric":
+            spec = {"type": ["number", "null"]}
+            for bound in ("minimum", "maximum"):
+                if col.get(bound) is not None:
+                    spec[bound] = col[bound]
+        else:
+            spec = {"type": ["string", "null"], "enum": [str(v) for v in col["values"]] + [None]}
+        spec["description"] = col.get("description", "declared extra column (config covariates.extra)")
+        props[col["name"]] = spec
+    return props
+
+
+def with_extra_columns(schema: dict, extra: list[dict] | None) -> dict:
+    """The table schema with the declared extra columns; a name clashing with a contract column is an error."""
+    props = extra_properties(extra)
+    clash = sorted(set(props) & set(schema["properties"]))
+    if clash:
+        raise ValueError(f"covariates.extra declares {', '.join(clash)}, already a contract column of "
+                         f"{schema.get('title', 'the table')}; remove it from covariates.extra")
+    return {**schema, "properties": {**schema["properties"], **props}}
+
+
+def undeclared_columns(frame: pd.DataFrame, table: str, schema: dict, row_column: str) -> tuple[pd.DataFrame, list[Issue]]:
+    """Drop columns that neither the contract nor ``covariates.extra`` declares; one warning naming them."""
+    extra = [c for c in frame.columns if c not in schema["properties"] and c != row_column]
+    if not extra:
+        return frame, []
+    names = ", ".join(f"'{c}'" for c in extra)
+    what = "column" if len(extra) == 1 else "columns"
+    issue = Issue("warning", table, None, None, None,
+                  f"{len(extra)} undeclared {what} ignored: {names} (declare them in covariates.extra to use them)")
+    return frame.drop(columns=extra), [issue]
+
+
+def read_table(path: Path, table: str, schema_dir: Path = SCHEMA_DIR,
+               extra_columns: list[dict] | None = None) -> tuple[pd.DataFrame | None, list[Issue]]:
+    """Read and type-check one contract table; ``extra_columns`` (config ``covariates.extra``) are checked
+    like contract columns, other columns beyond the contract are dropped with one warning."""
+    schema = with_extra_columns(load_schema(table, schema_dir), extra_columns)
     frame, issues = read_raw_table(path, table, schema)
     if frame is None:
         return None, issues
     typed, more = coerce_table(frame, table, schema)
-    return typed, issues + more
+    if any(i.severity == "error" for i in more):
+        return typed, issues + more
+    typed, ignored = undeclared_columns(typed, table, schema, ROW)
+    return typed, issues + more + ignored

@@ -135,8 +135,10 @@ def cross_table_issues(tables: dict[str, pd.DataFrame]) -> list[Issue]:
     return issues
 
 
-def validate_directory(data_dir: str | Path) -> tuple[dict[str, pd.DataFrame], pd.DataFrame, dict]:
-    """Read and validate every contract table in ``data_dir``.
+def validate_directory(data_dir: str | Path, extra_columns: dict[str, list[dict]] | None = None
+                       ) -> tuple[dict[str, pd.DataFrame], pd.DataFrame, dict]:
+    """Read and validate every contract table in ``data_dir``; ``extra_columns`` maps a table to its
+    declared extra columns (config ``covariates.extra`` for patients).
 
     Returns the typed tables (without the internal row column), the issues table and a summary
     (per table: file, sha256, rows, columns; error and warning counts). Never raises for bad data:
@@ -148,7 +150,7 @@ def validate_directory(data_dir: str | Path) -> tuple[dict[str, pd.DataFrame], p
     tables: dict[str, pd.DataFrame] = {}
     summary: dict = {"data_dir": str(data_dir), "tables": {}}
     for name, path in files.items():
-        frame, found = read_table(path, name)
+        frame, found = read_table(path, name, extra_columns=(extra_columns or {}).get(name))
         issues += found
         summary["tables"][name] = {
             "file": path.name,

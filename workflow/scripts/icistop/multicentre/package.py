@@ -30,6 +30,7 @@ import pandas as pd
 
 from icistop import __version__
 from icistop.biomarkers.horizon import horizon_outcome
+from icistop.biomarkers.markers import population_config
 from icistop.data.issues import UserError
 from icistop.data.validation import sha256
 from icistop.multicentre.aggregates import bin_times, survival_counts
@@ -56,12 +57,14 @@ def pooling_settings(config: dict) -> dict:
     groupings, landmarks and references, the horizon analysis, the continuation protocol and CI method,
     and the time bins."""
     cohort = {k: v for k, v in config["cohort"].items() if k != "sites"}
-    surv, bio, cont, multi = config["survival"], config["biomarkers"], config["continuation"], config["multicentre"]
+    surv, cont, multi = config["survival"], config["continuation"], config["multicentre"]
+    bio = population_config(config["biomarkers"], "post_stop")  # the packages share groupings after stopping
     return {
         "bin_width_months": float(multi["bin_width_months"]),
         "cox_patterns": [list(p) for p in multi.get("cox_patterns", [])],
         "cohort": cohort,
         "endpoints": config["endpoints"],
+        "derived_covariates": list((config.get("covariates") or {}).get("derived", [])),
         "landmarks": list(surv["landmarks"]),
         "conf_level": float(surv["conf_level"]),
         "groupings_after_stop": list(surv["groupings_after_stop"]),

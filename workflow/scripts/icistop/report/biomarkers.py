@@ -1,6 +1,8 @@
-"""Report section: biomarkers of progression after stopping (question 3).
+"""Report section: biomarkers (question 3), one block per population (``post_stop``: after stopping, stop
+cohort; ``from_start``: from the ICI start, all treated patients).
 
-Inputs (named inputs of rule report_biomarkers; files of rules biomarker_*):
+Inputs (named inputs of rule report_biomarkers, ``<population>_<name>``; files of rules biomarker_* in
+results/biomarkers/<population>/):
 - ``cox_levels`` results/biomarkers/cox_univariable.tsv: marker, type, level, reference, is_reference,
   n_level, events_level, hr, hr_ci_low, hr_ci_high, p_level, p_marker, q_marker, status, note;
 - ``cox_markers`` results/biomarkers/marker_tests.tsv: marker, type, n, events, p_marker, q_marker,
@@ -23,7 +25,10 @@ from icistop.report.context import (SectionResult, add_figure, add_table, figure
 from icistop.report.figures import forest_figure, message_figure
 from icistop.report.format import estimate_ci, label, missing, p_equals, pvalue, ratio
 
-TITLE = "Biomarkers of progression after stopping"
+TITLE = "Biomarkers"
+POPULATION_HEADINGS = {"post_stop": "after stopping (stop cohort, time from the stop)",
+                       "from_start": "from the ICI start (all treated patients, time from the first dose)"}
+ENDPOINT_WORDS = {"pfs": ("PFS", "progression or death"), "os": ("OS", "death")}
 
 
 def _truthy(v) -> bool:
@@ -34,8 +39,9 @@ def _marker_label(m: str) -> str:
     return label(m)
 
 
-def combined_table(cox: pd.DataFrame, fisher: pd.DataFrame, k: int = 0) -> tuple[list[str], list[list]]:
-    """Cox (per level) and the Simmons-style horizon table side by side, one row per marker level."""
+def combined_table(cox: pd.DataFrame, fisher: pd.DataFrame, k: int = 0, key: str = "bm") -> tuple[list[str], list[list]]:
+    """Cox (per level) and the Simmons-style horizon table side by side, one row per marker level
+    (``key``: prefix of the key-number ids)."""
     fmap = {(str(r["marker"]), str(r["level"])): r for r in fisher.to_dict("records")}
     months = fisher["horizon_months"].dropna().iloc[0] if "horizon_months" in fisher and fisher["horizon_months"].notna().any() else None
     event = fisher["horizon_event"].dropna().iloc[0] if "horizon_event" in fisher and fisher["horizon_event"].notna().any() else "event"
@@ -70,8 +76,8 @@ def combined_table(cox: pd.DataFrame, fisher: pd.DataFrame, k: int = 0) -> tuple
             p_f, q_f = pvalue(f.get("p_marker")), pvalue(f.get("q_marker"))
         else:
             rec, orr, p_f, q_f = "", "", "", ""
-        q_cell = key_cell(pvalue(r.get("q_marker")), f"bm_q_{marker}", r.get("q_marker"))
-        hr_cell = hr if is_ref else key_cell(hr, f"bm_hr_{marker}_{level}", r.get("hr"))
+        q_cell = key_cell(pvalue(r.get("q_marker")), f"{key}_q_{marker}", r.get("q_marker"))
+        hr_cell = hr if is_ref else key_cell(hr, f"{key}_hr_{marker}_{level}", r.get("hr"))
         rows.append([_marker_label(marker), label(level), suppress_count(r.get("n_level"), k),
                      suppress_count(r.get("events_level"), k), hr_cell,
                      "" if is_ref else pvalue(r.get("p_level")), q_cell, rec, orr, p_f, q_f])
@@ -112,7 +118,23 @@ def top_markers(markers: pd.DataFrame, cox: pd.DataFrame, n: int = 3) -> list[di
     return out
 
 
-def biomarkers_section(files: dict, k: int = 0, q_threshold: float = 0.1) -> SectionResult:
+def biomarkers_section(files: dict, k: int = 0, q_threshold: float = 0.1, populations=("post_stop",),
+                       endpoints: dict | None = None) -> SectionResult:
+    """One block per population (figure, tables, a paragraph); ``values['populations'][population]`` holds
+    what the key findings say about it."""
+    sec = new_section("biomarkers", TITLE)
+    result = SectionResult(sec, figures={}, tables={})
+    sec["values"] = {"populations": {}, "q_threshold": q_threshold}
+    for population in populations:
+        named = {n[len(population) + 1:]: f for n, f in files.items() if n.startswith(population + "_")}
+        endpoint = (endpoints or {}).get(population, "pfs")
+        sec["values"]["populations"][population] = _population_block(sec, result, named, population, endpoint,
+                                                                    k, q_threshold)
+    return result
+
+
+def _population_block(sec: dict, result: SectionResult, files: dict, population: str, endpoint: str, k: int,
+                      q_threshold: float) -> dict:
     cox = read_tsv(files["cox_levels"])
     markers = read_tsv(files["cox_markers"])
     fisher = read_tsv(files["fisher"])
@@ -120,33 +142,41 @@ def biomarkers_section(files: dict, k: int = 0, q_threshold: float = 0.1) -> Sec
                           "hr_ci_high", "q_marker", "status"], files["cox_levels"])
     require_columns(markers, ["marker", "p_marker", "q_marker", "status"], files["cox_markers"])
     require_columns(fisher, ["marker", "level", "n_level", "recurred_level", "p_marker", "q_marker"], files["fisher"])
-    sec = new_section("biomarkers", TITLE)
+    short, event = ENDPOINT_WORDS[endpoint]
+    horizon_event = (label(fisher["horizon_event"].dropna().iloc[0]) if "horizon_event" in fisher
+                     and fisher["horizon_event"].notna().any() else event)
+    heading = POPULATION_HEADINGS[population]
+    origin = "after stopping" if population == "post_stop" else "from the ICI start"
+    since = "after the stop" if population == "post_stop" else "after the ICI start"
     method = markers["fdr_method"].dropna().iloc[0] if "fdr_method" in markers and markers["fdr_method"].notna().any() else "BH"
-    columns, rows = combined_table(cox, fisher, k)
+    n_cohort = int(fisher["n_cohort"].dropna().iloc[0]) if "n_cohort" in fisher and fisher["n_cohort"].notna().any() else None
+    columns, rows = combined_table(cox, fisher, k, key="bm" if population == "post_stop" else f"bm_{population}")
     chi_markers = {label(m) for m, t in zip(fisher["marker"], fisher.get("test", pd.Series([""] * len(fisher))))
                    if str(t).startswith("Pearson")}
     display = frame_from_cells(columns, rows)
-    tables = {"biomarkers_cox_fisher": display}
-    figures = {}
+    stem = f"biomarkers_{population}"
+    result.tables[f"{stem}_cox_fisher"] = display
     frows = forest_rows(cox, markers)
     if len(frows):
-        figures["biomarkers_forest"] = forest_figure(frows, label="label", est="hr", lower="hr_ci_low",
-                                                     upper="hr_ci_high", note="note",
-                                                     xlabel="Hazard ratio of progression or death after stopping (log scale)")
+        result.figures[f"{stem}_forest"] = forest_figure(frows, label="label", est="hr", lower="hr_ci_low",
+                                                         upper="hr_ci_high", note="note",
+                                                         xlabel=f"Hazard ratio of {event} {origin} (log scale)")
     else:
-        figures["biomarkers_forest"] = message_figure("No marker could be estimated.")
-    add_figure(sec, figure_spec("biomarkers_forest", "Univariable hazard ratios of PFS after stopping per marker "
-                                      "level (95% CI), ordered by q-value.", "Forest plot of biomarker hazard ratios"))
+        result.figures[f"{stem}_forest"] = message_figure("No marker could be estimated.")
+    add_figure(sec, figure_spec(f"{stem}_forest", f"Biomarkers {heading}: univariable hazard ratios of {short} "
+                                f"{origin} per marker level (95% CI), ordered by q-value.",
+                                f"Forest plot of biomarker hazard ratios, {short} {origin}"))
     add_table(sec, table_spec(
-        "biomarkers_cox_fisher",
-        "Univariable Cox models of PFS after stopping (left) next to the Simmons-style comparison of progression "
-        "by a fixed horizon after the stop (right, Fisher's exact test).", display,
+        f"{stem}_cox_fisher",
+        f"Biomarkers {heading}: univariable Cox models of {short} {origin} (left) next to the Simmons-style "
+        f"comparison of the event by a fixed horizon {since} (right, Fisher's exact test).", display,
         numeric=tuple(columns[2:]), cells=rows, group_rows=True,
         notes=[f"q: {method}-adjusted across markers (one test per marker: Cox likelihood ratio; Fisher exact"
                + ("; Pearson chi-square for " + ", ".join(sorted(chi_markers)) + " (many levels, large n)" if chi_markers else "")
                + ").",
-               "Fisher columns: patients evaluable at the horizon (progressed by then, or followed progression-free "
-               "at least to it)."]))
+               f"Fisher columns: patients evaluable at the horizon (with the event, {horizon_event}, by then, or "
+               "followed without it at least to the horizon)."]))
+    tables = result.tables
     if "multivariable" in files and files["multivariable"]:
         mv = read_tsv(files["multivariable"])
         if "hr" in mv and (mv.get("status", pd.Series(dtype=str)).astype(str) == "ok").any():
@@ -160,17 +190,22 @@ def biomarkers_section(files: dict, k: int = 0, q_threshold: float = 0.1) -> Sec
                 "p (drop-one LR)": [pvalue(p) for p in mv.get("p_marker_lr", pd.Series([np.nan] * len(mv)))],
             })
             n_mv, e_mv = mv["n"].iloc[0] if "n" in mv else None, mv["events"].iloc[0] if "events" in mv else None
-            add_table(sec, table_spec("biomarkers_multivariable",
-                                            f"Multivariable Cox model (complete cases: n = {suppress_count(n_mv, k)}, "
-                                            f"events = {suppress_count(e_mv, k)}).", mframe))
-            tables["biomarkers_multivariable"] = mframe
+            add_table(sec, table_spec(f"{stem}_multivariable",
+                                      f"Biomarkers {heading}: multivariable Cox model of {short} {origin} (complete "
+                                      f"cases: n = {suppress_count(n_mv, k)}, events = {suppress_count(e_mv, k)}).",
+                                      mframe))
+            tables[f"{stem}_multivariable"] = mframe
     top = top_markers(markers, cox)
-    sec["values"] = {"top": top, "q_threshold": q_threshold, "fdr_method": method,
-                     "n_markers": int((markers["status"].astype(str) == "ok").sum()),
-                     "n_significant": int(((markers["status"].astype(str) == "ok") & (markers["q_marker"] < q_threshold)).sum())}
-    sec["paragraphs"].append(
-        f"{sec['values']['n_markers']} markers were analysed; {sec['values']['n_significant']} had q < {q_threshold:g}.")
-    return SectionResult(sec, figures=figures, tables=tables)
+    values = {"top": top, "q_threshold": q_threshold, "fdr_method": method, "endpoint": short, "origin": origin,
+              "n_cohort": n_cohort, "n_markers": int((markers["status"].astype(str) == "ok").sum()),
+              "n_significant": int(((markers["status"].astype(str) == "ok") & (markers["q_marker"] < q_threshold)).sum())}
+    text = (f"Biomarkers {heading}, endpoint {short}: {values['n_markers']} markers were analysed; "
+            f"{values['n_significant']} had q < {q_threshold:g}.")
+    if population == "post_stop" and not n_cohort:
+        text = ("The stop cohort is empty (no patient in this data stopped ICI without progression, or the data "
+                "have no stop dates): biomarkers are analysed from the ICI start only.")
+    sec["paragraphs"].append(text)
+    return values
 
 
 __all__ = ["biomarkers_section", "combined_table", "top_markers", "forest_rows", "ratio"]

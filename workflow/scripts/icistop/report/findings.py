@@ -175,12 +175,29 @@ def outcome_sentences(v: dict, outcome_name: str) -> list[str]:
 
 
 def biomarker_sentences(values: dict) -> list[str]:
+    """One statement per population, each naming its population and endpoint."""
+    populations = values.get("populations")
+    if populations is None:  # a single population's values
+        return _population_sentences(values, "")
+    out = []
+    for population, v in populations.items():
+        if population == "post_stop" and not v.get("n_cohort") and len(populations) > 1:
+            out.append("After stopping: the stop cohort is empty; biomarkers were analysed from the ICI start only.")
+            continue
+        where = "After stopping" if population == "post_stop" else "From the ICI start (all treated patients)"
+        out += _population_sentences(v, where)
+    return out or ["No biomarker could be analysed."]
+
+
+def _population_sentences(values: dict, where: str) -> list[str]:
     top = values.get("top") or []
     thr = values.get("q_threshold", 0.1)
     n_markers = values.get("n_markers", 0)
     n_sig = values.get("n_significant", 0)
+    what = f"{values.get('endpoint', 'PFS')} {values.get('origin', 'after stopping')}"
+    lead = f"{where}: " if where else ""
     if not n_markers:
-        return ["No biomarker could be analysed."]
+        return [f"{lead}No biomarker could be analysed."]
 
     def describe(t):
         if t.get("type") == "continuous":
@@ -197,11 +214,11 @@ def biomarker_sentences(values: dict) -> list[str]:
     if n_sig:
         listed = list_words([describe(t) for t in sig])
         more = f" (the {len(sig)} strongest are listed)" if n_sig > len(sig) else ""
-        return [f"{n_sig} of {n_markers} markers were associated with PFS after stopping at q < {thr:g}{more}: {listed}."]
+        return [f"{lead}{n_sig} of {n_markers} markers were associated with {what} at q < {thr:g}{more}: {listed}."]
     if top:
-        return [f"None of the {n_markers} markers was associated with PFS after stopping at q < {thr:g}; the smallest "
+        return [f"{lead}None of the {n_markers} markers was associated with {what} at q < {thr:g}; the smallest "
                 f"q-values were {list_words([describe(t) for t in top])}."]
-    return [f"None of the {n_markers} markers had an estimable association with PFS after stopping."]
+    return [f"{lead}None of the {n_markers} markers had an estimable association with {what}."]
 
 
 def key_findings(sections: dict, k: int = 0) -> list[dict]:
@@ -211,7 +228,7 @@ def key_findings(sections: dict, k: int = 0) -> list[dict]:
     n_stop = cohort.get("n_stop_cohort")
     spec = [("survival", "1. Outcome after stopping without progression", lambda v: survival_sentences(v, k, n_stop)),
             ("continuation", "2. Continuing versus stopping", continuation_sentences),
-            ("biomarkers", "3. Biomarkers of progression after stopping", biomarker_sentences)]
+            ("biomarkers", "3. Biomarkers of outcome after stopping and from the ICI start", biomarker_sentences)]
     for name, heading, fn in spec:
         sec = sections.get(name)
         if not sec or sec.get("status") != "ok":

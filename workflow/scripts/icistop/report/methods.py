@@ -8,6 +8,7 @@ described when present; key names follow the stage's config snippet, unknown key
 
 from __future__ import annotations
 
+from icistop.cohort.covariates import describe_derived
 from icistop.stats.intervals import CI_METHOD_LABELS, CI_METHODS
 from icistop.report.format import label, list_words, months_list
 
@@ -370,26 +371,70 @@ def biomarker_paragraphs(biomarkers: dict | None) -> list[str] | None:
     fdr_text = {"BH": "Benjamini-Hochberg q-values", "BY": "Benjamini-Yekutieli adjusted p-values",
                 "holm": "Holm adjusted p-values", "bonferroni": "Bonferroni adjusted p-values"}.get(fdr, f"{fdr} adjustment")
     unknown = b.get("unknown_values")
-    out.append(f"Candidate markers of progression after stopping ({len(names)}: {list_words([label(n) for n in names])}) "
-               f"were analysed in the stop cohort with PFS from the stop date. Univariable Cox models (Efron ties) gave "
+    populations = list(b.get("populations") or ["post_stop", "from_start"])
+    endpoint = b.get("endpoint")
+    endpoints = {"post_stop": "pfs", "from_start": "pfs",
+                 **({p: endpoint.get(p) for p in ("post_stop", "from_start") if p in endpoint} if endpoint else {})}
+    where = {"post_stop": "in the stop cohort with {e} from the stop date",
+             "from_start": "in all treated patients of the cohort with {e} from the first ICI dose"}
+    words = {"pfs": "PFS", "os": "OS"}
+    for population in populations:
+        chosen = [m for m in markers if population in ((m.get("populations") if isinstance(m, dict) else None)
+                                                       or ["post_stop", "from_start"])]
+        chosen_names = [m.get("name", "?") if isinstance(m, dict) else str(m) for m in chosen]
+        out.append(f"Candidate markers ({len(chosen_names)}: {list_words([label(n) for n in chosen_names])}) were "
+                   f"analysed {where[population].format(e=words.get(endpoints[population], endpoints[population]))}.")
+    if "from_start" in populations and len(names) > len([m for m in markers if "from_start" in (
+            (m.get("populations") if isinstance(m, dict) else None) or ["post_stop", "from_start"])]):
+        out.append("Markers measured after the ICI start (marker populations: post_stop) were not analysed from the "
+                   "start, where they would carry immortal-time bias.")
+    out.append(f"Univariable Cox models (Efron ties) gave "
                f"hazard ratios with {100 * float(conf):g}% Wald intervals and one likelihood-ratio test per marker, "
-               f"adjusted for multiplicity across markers by {fdr_text}." + (
+               f"adjusted for multiplicity across markers by {fdr_text} within each population." + (
                    f" Unknown values ({list_words([repr(u) for u in unknown])}) were excluded marker by marker, never imputed."
                    if unknown else ""))
     horizon = b.get("horizon")
     if horizon:
         months = horizon.get("months")
         event = horizon.get("event")
-        out.append(f"As in Simmons et al. (2023), {label(event or 'progression')} within {_fmt(months)} months after the "
-                   "stop was compared between marker groups by Fisher's exact test (conditional maximum-likelihood odds "
-                   "ratio with exact interval), among patients evaluable at that horizon.")
+        out.append(f"As in Simmons et al. (2023), {label(event or 'progression')} (death for an OS endpoint) within "
+                   f"{_fmt(months)} months after the time origin was compared between marker groups by Fisher's exact "
+                   "test (conditional maximum-likelihood odds ratio with exact interval), among patients evaluable at "
+                   "that horizon.")
     mv = b.get("multivariable")
     if mv:
         cov = mv.get("covariates")
         if cov:
-            out.append(f"A multivariable Cox model included {list_words([label(x) for x in cov])} (complete cases).")
+            out.append(f"A multivariable Cox model included {list_words([label(x) for x in cov])} (complete cases; in "
+                       "each population the covariates analysed there).")
     out += [sentence(block) for key, sentence in BIOMARKER_ANALYSES.items() if (block := b.get(key))]
     return _with_other(out, b)
+
+
+def covariate_paragraphs(covariates: dict | None) -> list[str] | None:
+    """Declared extra columns and derived covariates (config ``covariates``)."""
+    if not covariates or not (covariates.get("extra") or covariates.get("derived")):
+        return None
+    c = Tracked(covariates, "covariates")
+    out = []
+    extra = c.raw("extra", []) or []
+    if extra:
+        items = []
+        for col in extra:
+            if col.get("type") == "numeric":
+                rng = [f"\u2265 {_fmt(col['minimum'])}" if col.get("minimum") is not None else "",
+                       f"\u2264 {_fmt(col['maximum'])}" if col.get("maximum") is not None else ""]
+                rng = ", ".join(r for r in rng if r)
+                items.append(f"{col['name']} (numeric{', ' + rng if rng else ''})")
+            else:
+                items.append(f"{col['name']} (categorical: {', '.join(map(str, col.get('values', [])))})")
+        out.append("Columns of the patients table beyond the data contract were declared and validated like contract "
+                   f"columns: {list_words(items)}.")
+    derived = c.raw("derived", []) or []
+    if derived:
+        out.append("Derived covariates, computed once per treated patient before any analysis: "
+                   + "; ".join(describe_derived(d) for d in derived) + ".")
+    return _with_other(out, c)
 
 
 def report_paragraphs(report: dict) -> list[str]:
@@ -424,6 +469,9 @@ def methods_sections(config: dict, cutoff: dict | None = None, summary: dict | N
         {"heading": "Cohorts", "paragraphs": cohort_paragraphs(config.get("cohort", {}))},
         {"heading": "Endpoints", "paragraphs": endpoint_paragraphs(config.get("endpoints", {}))},
     ]
+    covariates = covariate_paragraphs(config.get("covariates"))
+    if covariates:
+        sections.append({"heading": "Covariates", "paragraphs": covariates})
     for heading, key, fn in (("Survival after stopping", "survival",
                               lambda cfg: survival_paragraphs(cfg, results.get("survival"))),
                              ("Continuing versus stopping", "continuation",

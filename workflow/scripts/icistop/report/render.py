@@ -27,7 +27,7 @@ SECTION_TITLES = {
     "table1": "Baseline characteristics (Table 1)",
     "survival": "Survival after stopping ICI",
     "continuation": "Continuing versus stopping ICI",
-    "biomarkers": "Biomarkers of progression after stopping",
+    "biomarkers": "Biomarkers",
     "swimmer": "Patient courses (swimmer plot)",
 }
 NOT_IN_RUN = ("this analysis is not part of this run (its rules are not included in the workflow or it is "

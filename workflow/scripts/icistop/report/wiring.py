@@ -28,9 +28,11 @@ SURVIVAL_FIGURES = [
 SURVIVAL_OPTIONAL = {"risktable", "medians", "followup", "cox", "logrank", "ph_test", "cif_curves", "cif_landmarks",
                      "hazard", "rmst", "notes_km", "notes_compare", "notes_competing", "notes_hazard", "notes_rmst"}
 CONTINUATION_OPTIONAL_PER_OUTCOME = ("estimates", "km", "weights", "censoring")
-BIOMARKERS_OPTIONAL = {"multivariable"}
+BIOMARKERS_OPTIONAL_PER_POPULATION = ("multivariable",)
+BIOMARKER_POPULATIONS = ["post_stop", "from_start"]
 # named input files of each stage section: name -> file in the stage's results folder (keep in step with the
-# stage's rules); continuation: "protocol", then these files per outcome named "<outcome>_<name>"
+# stage's rules); continuation: "protocol", then these files per outcome named "<outcome>_<name>"; biomarkers:
+# these files per population named "<population>_<name>"
 STAGE_FILES = {
     "survival": {
         "curves": "km_curves.tsv",
@@ -89,6 +91,14 @@ class ReportWiring:
     def outcomes(self) -> list[str]:
         return list((self.config.get("continuation") or {}).get("outcomes", ["pfs"]))
 
+    def populations(self) -> list[str]:
+        return list((self.config.get("biomarkers") or {}).get("populations") or BIOMARKER_POPULATIONS)
+
+    def biomarker_options(self) -> dict:
+        endpoint = {"post_stop": "pfs", "from_start": "pfs", **((self.config.get("biomarkers") or {}).get("endpoint") or {})}
+        return {"q_threshold": float(self.options.get("q_threshold", 0.1)), "populations": self.populations(),
+                "endpoints": {p: endpoint[p] for p in self.populations()}}
+
     def survival_options(self) -> dict:
         surv = self.config.get("survival") or {}
         return {"min_at_risk_frac": float(surv.get("min_at_risk_frac", 0.0)),
@@ -105,7 +115,7 @@ class ReportWiring:
         if section == "continuation":
             return {"outcomes": self.outcomes()}
         if section == "biomarkers":
-            return {"q_threshold": float(self.options.get("q_threshold", 0.1))}
+            return self.biomarker_options()
         return {}
 
     # ------------------------------------------------------------------ files
@@ -124,6 +134,9 @@ class ReportWiring:
             for o in self.outcomes():
                 files.update({f"{o}_{n}": f"results/continuation/{o}/{f}" for n, f in STAGE_FILES[stage].items()})
             return files
+        if stage == "biomarkers":
+            return {f"{p}_{n}": f"results/biomarkers/{p}/{f}" for p in self.populations()
+                    for n, f in STAGE_FILES[stage].items()}
         return {n: f"results/{stage}/{f}" for n, f in STAGE_FILES[stage].items()}
 
     def optional(self, stage: str) -> set:
@@ -132,7 +145,7 @@ class ReportWiring:
         if stage == "continuation":
             return {f"{o}_{n}" for o in self.outcomes() for n in CONTINUATION_OPTIONAL_PER_OUTCOME}
         if stage == "biomarkers":
-            return set(BIOMARKERS_OPTIONAL)
+            return {f"{p}_{n}" for p in self.populations() for n in BIOMARKERS_OPTIONAL_PER_POPULATION}
         return set()
 
     def section_outputs(self, section: str) -> tuple[list[str], list[str]]:
@@ -149,7 +162,8 @@ class ReportWiring:
             "continuation": ([f"continuation_{o}_{n}" for o in outcomes for n in ("estimates", "ccw_km", "weights")],
                              ["continuation_protocol"]
                              + [f"continuation_{o}_{n}" for o in outcomes for n in ("comparison", "strategies", "weights")]),
-            "biomarkers": (["biomarkers_forest"], ["biomarkers_cox_fisher", "biomarkers_multivariable"]),
+            "biomarkers": ([f"biomarkers_{p}_forest" for p in self.populations()],
+                           [f"biomarkers_{p}_{n}" for p in self.populations() for n in ("cox_fisher", "multivariable")]),
         }[section]
 
     @staticmethod
@@ -160,6 +174,8 @@ class ReportWiring:
         if stem.startswith("continuation_"):
             kind = stem.split("_", 2)[2]
             return f"report_continuation_{kind}.rst"
+        if stem.startswith("biomarkers_"):
+            return f"report_biomarkers_{stem.rsplit('_', 1)[1]}.rst"
         return f"report_{stem}.rst"
 
     def figure_files(self, section: str, wrap: bool = False) -> list:
