@@ -136,3 +136,12 @@ def test_findings_name_the_population_of_each_statement():
     assert out[1].startswith("From the ICI start (all treated patients): 1 of 3 markers were associated with OS "
                              "from the ICI start")
     assert "0.27" in out[1]
+
+
+def test_methods_state_each_declared_extra_column_with_its_description():
+    cfg = {**CONFIG, "covariates": {"extra": [
+        {"name": "pdl1_cps", "type": "numeric", "minimum": 0, "maximum": 100, "description": "PD-L1 combined positive score"},
+        {"name": "cms", "type": "categorical", "values": ["CMS1", "CMS2"]}], "derived": []}}
+    text = " ".join({s["heading"]: s["paragraphs"] for s in methods_sections(cfg)}["Covariates"])
+    assert "pdl1_cps (numeric, \u2265 0, \u2264 100), PD-L1 combined positive score" in text
+    assert "cms (categorical: CMS1, CMS2)" in text and "Other settings" not in text

@@ -118,21 +118,19 @@ BIOMARKERS = config["biomarkers"]
 BIOMARKER_FIG_FORMATS = BIOMARKERS.get("plots", {}).get("formats", ["png", "svg"])
 
 
-BIOMARKER_POPULATION_NAMES = ["post_stop", "from_start"]
+from icistop.biomarkers.markers import POPULATIONS as BIOMARKER_POPULATION_NAMES
+
 BIOMARKER_POPULATIONS = list(
     BIOMARKERS.get("populations") or BIOMARKER_POPULATION_NAMES
 )
 
 
 def biomarker_population_params():
-    """Params of a population rule: its population (wildcard) and the endpoint of each population."""
+    """Params of a population rule: its population (wildcard) and the configured endpoints (defaults in
+    icistop.biomarkers.markers.population_endpoint)."""
     return {
         "population": lambda wildcards: wildcards.population,
-        "endpoint": {
-            "post_stop": "pfs",
-            "from_start": "pfs",
-            **BIOMARKERS.get("endpoint", {}),
-        },
+        "endpoint": BIOMARKERS.get("endpoint", {}),
     }
 
 

@@ -47,8 +47,20 @@ def population_text(population: str, endpoint: str = "pfs") -> dict:
             "survival": "Progression-free survival" if pfs else "Overall survival",
             "time_axis": "Months since stopping ICI" if stop else "Months since the ICI start",
             "origin": "after stopping" if stop else "from the ICI start",
+            "since": "after the stop" if stop else "after the ICI start",
             "event": "progression or death" if pfs else "death",
             "population": POPULATION_TITLES[population]}
+
+
+def population_endpoint(cfg: dict, population: str) -> str:
+    """Endpoint (pfs or os) of a population from the ``biomarkers`` config's ``endpoint`` (default pfs)."""
+    endpoint = cfg.get("endpoint") or {}
+    return str(endpoint.get(population, "pfs")) if isinstance(endpoint, dict) else str(endpoint)
+
+
+def population_markers(markers: list[dict], population: str) -> list[dict]:
+    """The marker entries analysed in a population (a marker's ``populations``, default all)."""
+    return [m for m in markers if population in (m.get("populations") or POPULATIONS)]
 
 
 @dataclass(frozen=True)
@@ -296,11 +308,9 @@ def population_config(cfg: dict, population: str) -> dict:
     (pfs or os, from ``endpoint``)."""
     if population not in POPULATIONS:
         raise ValueError(f"unknown biomarker population {population!r}; one of {POPULATIONS}")
-    out = {**cfg, "population": population}
-    endpoint = cfg.get("endpoint") or {}
-    out["population_endpoint"] = str(endpoint.get(population, "pfs")) if isinstance(endpoint, dict) else str(endpoint)
+    out = {**cfg, "population": population, "population_endpoint": population_endpoint(cfg, population)}
     if "markers" in cfg:
-        out["markers"] = [m for m in cfg["markers"] if population in (m.get("populations") or POPULATIONS)]
+        out["markers"] = population_markers(cfg["markers"], population)
         names = {m["name"] for m in out["markers"]}
         if "multivariable" in cfg:
             covs = [c for c in (cfg["multivariable"] or {}).get("covariates", []) if c in names]

@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from icistop.biomarkers.markers import population_text
 from icistop.report.privacy import count_pct, suppress_count
 from icistop.report.context import (SectionResult, add_figure, add_table, figure_spec, frame_from_cells, key_cell,
                              new_section, read_tsv, require_columns, table_spec)
@@ -26,9 +27,6 @@ from icistop.report.figures import forest_figure, message_figure
 from icistop.report.format import estimate_ci, label, missing, p_equals, pvalue, ratio
 
 TITLE = "Biomarkers"
-POPULATION_HEADINGS = {"post_stop": "after stopping (stop cohort, time from the stop)",
-                       "from_start": "from the ICI start (all treated patients, time from the first dose)"}
-ENDPOINT_WORDS = {"pfs": ("PFS", "progression or death"), "os": ("OS", "death")}
 
 
 def _truthy(v) -> bool:
@@ -142,12 +140,10 @@ def _population_block(sec: dict, result: SectionResult, files: dict, population:
                           "hr_ci_high", "q_marker", "status"], files["cox_levels"])
     require_columns(markers, ["marker", "p_marker", "q_marker", "status"], files["cox_markers"])
     require_columns(fisher, ["marker", "level", "n_level", "recurred_level", "p_marker", "q_marker"], files["fisher"])
-    short, event = ENDPOINT_WORDS[endpoint]
+    words = population_text(population, endpoint)
+    short, event, heading, origin, since = (words[w] for w in ("endpoint", "event", "population", "origin", "since"))
     horizon_event = (label(fisher["horizon_event"].dropna().iloc[0]) if "horizon_event" in fisher
                      and fisher["horizon_event"].notna().any() else event)
-    heading = POPULATION_HEADINGS[population]
-    origin = "after stopping" if population == "post_stop" else "from the ICI start"
-    since = "after the stop" if population == "post_stop" else "after the ICI start"
     method = markers["fdr_method"].dropna().iloc[0] if "fdr_method" in markers and markers["fdr_method"].notna().any() else "BH"
     n_cohort = int(fisher["n_cohort"].dropna().iloc[0]) if "n_cohort" in fisher and fisher["n_cohort"].notna().any() else None
     columns, rows = combined_table(cox, fisher, k, key="bm" if population == "post_stop" else f"bm_{population}")

@@ -8,6 +8,7 @@ described when present; key names follow the stage's config snippet, unknown key
 
 from __future__ import annotations
 
+from icistop.biomarkers.markers import POPULATIONS, population_endpoint, population_markers, population_text
 from icistop.cohort.covariates import describe_derived
 from icistop.stats.intervals import CI_METHOD_LABELS, CI_METHODS
 from icistop.report.format import label, list_words, months_list
@@ -371,21 +372,16 @@ def biomarker_paragraphs(biomarkers: dict | None) -> list[str] | None:
     fdr_text = {"BH": "Benjamini-Hochberg q-values", "BY": "Benjamini-Yekutieli adjusted p-values",
                 "holm": "Holm adjusted p-values", "bonferroni": "Bonferroni adjusted p-values"}.get(fdr, f"{fdr} adjustment")
     unknown = b.get("unknown_values")
-    populations = list(b.get("populations") or ["post_stop", "from_start"])
-    endpoint = b.get("endpoint")
-    endpoints = {"post_stop": "pfs", "from_start": "pfs",
-                 **({p: endpoint.get(p) for p in ("post_stop", "from_start") if p in endpoint} if endpoint else {})}
+    populations = list(b.get("populations") or POPULATIONS)
+    endpoint = b.raw("endpoint", {})
     where = {"post_stop": "in the stop cohort with {e} from the stop date",
              "from_start": "in all treated patients of the cohort with {e} from the first ICI dose"}
-    words = {"pfs": "PFS", "os": "OS"}
     for population in populations:
-        chosen = [m for m in markers if population in ((m.get("populations") if isinstance(m, dict) else None)
-                                                       or ["post_stop", "from_start"])]
-        chosen_names = [m.get("name", "?") if isinstance(m, dict) else str(m) for m in chosen]
+        chosen_names = [m.get("name", "?") for m in population_markers(markers, population)]
+        e = population_text(population, population_endpoint({"endpoint": endpoint}, population))["endpoint"]
         out.append(f"Candidate markers ({len(chosen_names)}: {list_words([label(n) for n in chosen_names])}) were "
-                   f"analysed {where[population].format(e=words.get(endpoints[population], endpoints[population]))}.")
-    if "from_start" in populations and len(names) > len([m for m in markers if "from_start" in (
-            (m.get("populations") if isinstance(m, dict) else None) or ["post_stop", "from_start"])]):
+                   f"analysed {where[population].format(e=e)}.")
+    if "from_start" in populations and len(names) > len(population_markers(markers, "from_start")):
         out.append("Markers measured after the ICI start (marker populations: post_stop) were not analysed from the "
                    "start, where they would carry immortal-time bias.")
     out.append(f"Univariable Cox models (Efron ties) gave "
@@ -425,9 +421,10 @@ def covariate_paragraphs(covariates: dict | None) -> list[str] | None:
                 rng = [f"\u2265 {_fmt(col['minimum'])}" if col.get("minimum") is not None else "",
                        f"\u2264 {_fmt(col['maximum'])}" if col.get("maximum") is not None else ""]
                 rng = ", ".join(r for r in rng if r)
-                items.append(f"{col['name']} (numeric{', ' + rng if rng else ''})")
+                item = f"{col['name']} (numeric{', ' + rng if rng else ''})"
             else:
-                items.append(f"{col['name']} (categorical: {', '.join(map(str, col.get('values', [])))})")
+                item = f"{col['name']} (categorical: {', '.join(map(str, col.get('values', [])))})"
+            items.append(item + (f", {col['description']}" if col.get("description") else ""))
         out.append("Columns of the patients table beyond the data contract were declared and validated like contract "
                    f"columns: {list_words(items)}.")
     derived = c.raw("derived", []) or []

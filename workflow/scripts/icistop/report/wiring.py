@@ -12,6 +12,8 @@ the columns each section reads are documented in icistop/report/<stage>.py.
 
 from __future__ import annotations
 
+from icistop.biomarkers.markers import POPULATIONS, population_endpoint
+
 CATEGORY = "0. Report"
 CORE_SECTIONS = ["data", "cohort", "table1", "swimmer"]
 STAGES = ["survival", "continuation", "biomarkers"]
@@ -29,7 +31,6 @@ SURVIVAL_OPTIONAL = {"risktable", "medians", "followup", "cox", "logrank", "ph_t
                      "hazard", "rmst", "notes_km", "notes_compare", "notes_competing", "notes_hazard", "notes_rmst"}
 CONTINUATION_OPTIONAL_PER_OUTCOME = ("estimates", "km", "weights", "censoring")
 BIOMARKERS_OPTIONAL_PER_POPULATION = ("multivariable",)
-BIOMARKER_POPULATIONS = ["post_stop", "from_start"]
 # named input files of each stage section: name -> file in the stage's results folder (keep in step with the
 # stage's rules); continuation: "protocol", then these files per outcome named "<outcome>_<name>"; biomarkers:
 # these files per population named "<population>_<name>"
@@ -92,12 +93,12 @@ class ReportWiring:
         return list((self.config.get("continuation") or {}).get("outcomes", ["pfs"]))
 
     def populations(self) -> list[str]:
-        return list((self.config.get("biomarkers") or {}).get("populations") or BIOMARKER_POPULATIONS)
+        return list((self.config.get("biomarkers") or {}).get("populations") or POPULATIONS)
 
     def biomarker_options(self) -> dict:
-        endpoint = {"post_stop": "pfs", "from_start": "pfs", **((self.config.get("biomarkers") or {}).get("endpoint") or {})}
+        biomarkers = self.config.get("biomarkers") or {}
         return {"q_threshold": float(self.options.get("q_threshold", 0.1)), "populations": self.populations(),
-                "endpoints": {p: endpoint[p] for p in self.populations()}}
+                "endpoints": {p: population_endpoint(biomarkers, p) for p in self.populations()}}
 
     def survival_options(self) -> dict:
         surv = self.config.get("survival") or {}
