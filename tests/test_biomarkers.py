@@ -373,7 +373,9 @@ def test_snakemake_biomarker_rules(tmp_path, endpoints):
     common = (ROOT / "workflow/rules/common.smk").read_text()
     helpers = common[common.index("# biomarkers (rules in biomarkers.smk)"):common.index("# multi-centre analysis")]
     # code fingerprints (common.smk's code_version) are tested in tests/test_code_changes.py
-    stub = "def code_version(*scripts, **kwargs):\n    return {}\n\n"
+    # and the package is importable as common.smk makes it (its top puts workflow/scripts on sys.path)
+    stub = ("import sys\nsys.path.insert(0, str(workflow.basedir) + '/scripts')\n\n"
+            "def code_version(*scripts, **kwargs):\n    return {}\n\n")
     (wf / "Snakefile").write_text('configfile: "config/config.yaml"\n' + stub + helpers +
                                   '\ninclude: "rules/biomarkers.smk"\nrule all:\n    input: biomarker_targets()\n')
     (tmp_path / "config").mkdir()
