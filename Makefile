@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 CORES ?= 4
 
-.PHONY: run test test-slow test-slurm test-all lint architecture multicentre-example clean
+.PHONY: run test test-slow test-slurm test-postgres test-all lint architecture multicentre-example clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,7 +27,11 @@ test-slurm: $(VENV)/.installed
 	bash tests/slurm/start_cluster.sh
 	$(BIN)/python -m pytest -m slurm
 
-test-all: test test-slow test-slurm
+# OMOP adapter on PostgreSQL: a local server (started when needed, as root), then the postgres-marked tests
+test-postgres: $(VENV)/.installed
+	set -e; eval "$$(bash tests/postgres/start_postgres.sh)"; $(BIN)/python -m pytest -m postgres
+
+test-all: test test-slow test-slurm test-postgres
 
 lint: $(VENV)/.installed
 	$(BIN)/snakemake --lint

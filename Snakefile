@@ -14,9 +14,10 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/validation.smk"
 
 
-if config.get("cbioportal"):
+# a source adapter (config section cbioportal, omop or adam) makes the contract tables in data_dir
+if ADAPTER:
 
-    include: "workflow/rules/adapters.smk"
+    include: f"workflow/rules/import_{ADAPTER}.smk"
 
 
 include: "workflow/rules/cohort.smk"

@@ -22,17 +22,55 @@ TABLE_EXTENSIONS = [".csv", ".tsv", ".txt", ".parquet"]
 SCHEMA_FILES = [f"workflow/schemas/{t}.schema.yaml" for t in CONTRACT_TABLES]
 
 
+# Source adapters: a config section of one of these names makes data_dir from another format
+# (rule import_<name>, workflow/rules/import_<name>.smk) instead of reading data_dir as it is.
+ADAPTER_TABLES = {
+    "cbioportal": ["patients", "treatments", "assessments"],
+    "omop": CONTRACT_TABLES,
+    "adam": ["patients", "treatments", "assessments"],
+}
+_adapters = [name for name in ADAPTER_TABLES if config.get(name)]
+if len(_adapters) > 1:
+    raise ValueError(
+        f"config: choose one data source adapter, not {' and '.join(_adapters)}"
+    )
+ADAPTER = _adapters[0] if _adapters else None
+
+
+def adapter_tables():
+    """The contract table files an adapter writes into data_dir."""
+    return [f"{config['data_dir']}/{t}.csv" for t in ADAPTER_TABLES[ADAPTER]]
+
+
+def omop_settings():
+    """OMOP adapter settings (icistop.data.omop.adapter.OmopSettings fields) from config section omop."""
+    keys = [
+        "patient_id",
+        "course_gap_days",
+        "ongoing_days",
+        "death_stop_days",
+        "measurement_window_days",
+        "ecog_window_days",
+        "episode_match_days",
+        "best_response_days",
+    ]
+    return {k: config["omop"][k] for k in keys if k in config.get("omop", {})}
+
+
+def omop_database_file():
+    """The DuckDB file of the OMOP instance (an input, so a refreshed export reruns the import)."""
+    database = config["omop"].get("database")
+    return [database] if database else []
+
+
 def data_files(wildcards):
     """Every contract table file present in data_dir (missing ones are reported by validate_data).
 
-    With a ``cbioportal`` section, the tables are made by rule import_cbioportal.
+    With an adapter section (cbioportal, omop, adam), the tables are made by rule import_<adapter>.
     """
     data_dir = Path(config["data_dir"])
-    if config.get("cbioportal"):
-        return [
-            str(data_dir / f"{t}.csv")
-            for t in ["patients", "treatments", "assessments"]
-        ]
+    if ADAPTER:
+        return adapter_tables()
     return sorted(
         str(data_dir / f"{table}{ext}")
         for table in CONTRACT_TABLES

@@ -15,8 +15,7 @@ REPORT_WIRING = ReportWiring(config, workflow, report, contract_tables=CONTRACT_
 
 rule report_data:
     input:
-        summary="results/validation/summary.json",
-        issues="results/validation/issues.tsv",
+        **REPORT_WIRING.data_files(),
     output:
         json="results/report/sections/data.json",
         tables=REPORT_WIRING.table_files("data"),

@@ -61,7 +61,31 @@ def data_section(files: dict, show_identifiers: bool = False, k: int = 0) -> Sec
     else:
         result.tables["data_warnings"] = pd.DataFrame(columns=["Table", "Column", "Message", "Data rows"])
     result.tables["data_inputs"] = inputs
+    if files.get("mapping"):
+        result.tables["data_mapping"] = _mapping_table(sec, files["mapping"], k)
     return result
+
+
+def _mapping_table(sec: dict, path: str, k: int) -> pd.DataFrame:
+    """The source adapter's mapping report: every rule with the records it read, used and dropped."""
+    mapping = read_tsv(path)
+    require_columns(mapping, ["source_table", "rule", "records_in", "records_used", "records_dropped", "detail"], path)
+    detail = mapping["detail"].fillna("").astype(str)
+    if k > 0:  # counts inside the free text follow the same small-cell rule as the columns
+        detail = detail.str.replace(r"\b(\d+)\b", lambda m: suppress_count(int(m.group(1)), k), regex=True)
+    frame = pd.DataFrame({"Source table": mapping["source_table"], "Mapping rule": mapping["rule"],
+                          "Records read": [suppress_count(int(n), k) for n in mapping["records_in"]],
+                          "Used": [suppress_count(int(n), k) for n in mapping["records_used"]],
+                          "Dropped": [suppress_count(int(n), k) for n in mapping["records_dropped"]],
+                          "Why dropped / notes": detail})
+    add_table(sec, table_spec("data_mapping", "How the contract tables were made from the source (the adapter's "
+                              "mapping report: records read, used and dropped by each rule; docs/omop-mapping.md, "
+                              "docs/adam-mapping.md).", frame, numeric=("Records read", "Used", "Dropped")))
+    sec["paragraphs"].append(
+        f"The input tables were made from the source by an adapter: {plural(len(frame), 'mapping rule')}, "
+        f"{suppress_count(int(mapping['records_dropped'].sum()), k)} source records dropped in total (see the mapping "
+        "table for each rule and reason).")
+    return frame
 
 
 def cohort_section(files: dict, k: int = 0) -> SectionResult:

@@ -70,6 +70,10 @@ STAGE_FILES = {
 }
 
 
+# adapters that write a mapping report (results/adapter/mapping.tsv), shown in the data section
+MAPPING_ADAPTERS = ("omop", "adam")
+
+
 class WiringError(Exception):
     pass
 
@@ -120,6 +124,18 @@ class ReportWiring:
         return {}
 
     # ------------------------------------------------------------------ files
+    @property
+    def adapter_mapping(self) -> str | None:
+        """Mapping report of a source adapter (OMOP, ADaM) when one made the contract tables."""
+        return "results/adapter/mapping.tsv" if any(self.config.get(a) for a in MAPPING_ADAPTERS) else None
+
+    def data_files(self) -> dict:
+        """Named inputs of rule report_data (read by icistop.report.core.data_section)."""
+        files = {"summary": "results/validation/summary.json", "issues": "results/validation/issues.tsv"}
+        if self.adapter_mapping:
+            files["mapping"] = self.adapter_mapping
+        return files
+
     @staticmethod
     def cohort_files() -> dict:
         """Named inputs of rule report_cohort (read by icistop.report_core.cohort_section)."""
@@ -153,7 +169,7 @@ class ReportWiring:
         """(figure stems, table stems) a section rule writes."""
         outcomes = self.outcomes()
         return {
-            "data": ([], ["data_inputs", "data_warnings"]),
+            "data": ([], ["data_inputs", "data_warnings"] + (["data_mapping"] if self.adapter_mapping else [])),
             "cohort": (["consort"], ["attrition"]),
             "table1": ([], ["table1"]),
             "swimmer": (["swimmer"], []),

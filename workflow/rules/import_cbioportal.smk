@@ -1,3 +1,6 @@
+# Source adapter: cBioPortal clinical export -> data contract v1 tables in data_dir (config section cbioportal).
+
+
 rule import_cbioportal:
     input:
         clinical=config["cbioportal"]["clinical_tsv"],
