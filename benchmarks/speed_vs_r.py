@@ -1,7 +1,11 @@
 """Speed of our survival engine against R `survival` on the same data (issue: scale benchmarks).
 
 Times Kaplan-Meier (km_table), Cox (Efron ties; own engine and lifelines), the cox.zph PH test of
-that Cox fit (ph_test vs R cox.zph, fit excluded) and the weighted counting-process Kaplan-Meier used by clone-censor-weighting, against R survfit / coxph, on
+that Cox fit (ph_test vs R cox.zph, fit excluded) and the weighted counting-process Kaplan-Meier used by
+clone-censor-weighting, the stratified log-rank test and stratified Cox model (strata: a 5-level factor ``s``) and the
+time-split Cox model of the survival_compare rule (episodes split at 12 and 24, one HR of ``g`` per interval:
+time_split_hr vs R survSplit + coxph with (tstart, time] rows, splitting included), against R survfit / survdiff /
+coxph, on
 simulated data of 10^4 and 10^5 subjects. Each timing is the median of ``--repeats`` runs; R is
 timed inside R (system.time of the call only, data already loaded), Python likewise.
 
@@ -26,8 +30,9 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "workflow" / "scripts"))
 
-from icistop.stats.cox import cox_fit, ph_test  # noqa: E402
+from icistop.stats.cox import cox_fit, ph_test, time_split_hr  # noqa: E402
 from icistop.stats.km import km_table  # noqa: E402
+from icistop.stats.logrank import logrank  # noqa: E402
 
 R_CODE = r"""
 suppressPackageStartupMessages({library(survival); library(jsonlite)})
@@ -38,7 +43,15 @@ out <- list(
   km = med(function() survfit(Surv(time, event) ~ 1, data = d, conf.type = "log-log")),
   cox = med(function() coxph(Surv(time, event) ~ x1 + x2 + g, data = d, ties = "efron")),
   cox_zph = {fit <- coxph(Surv(time, event) ~ x1 + x2 + g, data = d, ties = "efron"); med(function() cox.zph(fit))},
-  weighted_cp_km = med(function() survfit(Surv(start, stop, event) ~ arm, data = w, weights = wt))
+  weighted_cp_km = med(function() survfit(Surv(start, stop, event) ~ arm, data = w, weights = wt)),
+  logrank_strat = med(function() survdiff(Surv(time, event) ~ g + strata(s), data = d)),
+  cox_strat = med(function() coxph(Surv(time, event) ~ g + strata(s), data = d, ties = "efron")),
+  cox_timesplit = med(function() {
+    e <- survSplit(Surv(time, event) ~ ., data = d, cut = c(12, 24), episode = "iv")
+    x <- model.matrix(~ g:factor(iv), e)  # one column per non-reference level of g and interval
+    x <- x[, grepl("^g[^a]", colnames(x)), drop = FALSE]
+    coxph(Surv(e$tstart, e$time, e$event) ~ x, ties = "efron")
+  })
 )
 writeLines(toJSON(out, auto_unbox = TRUE, digits = NA), a[4])
 """
@@ -57,6 +70,7 @@ def simulate(n: int, seed: int = 1) -> tuple[pd.DataFrame, pd.DataFrame]:
     w = pd.DataFrame({"start": np.round(start, 2), "stop": np.round(stop, 2) + 0.02,
                       "event": rng.binomial(1, 0.5, n), "arm": rng.choice(["A", "B"], n),
                       "wt": rng.uniform(0.5, 3, n)})
+    d["s"] = rng.choice(["s1", "s2", "s3", "s4", "s5"], n)
     return d, w
 
 
@@ -88,6 +102,11 @@ def main(argv=None) -> None:
             "cox_zph": median_time(lambda: ph_test(fit), args.repeats),
             "weighted_cp_km": median_time(lambda: km_table(w, "stop", "event", group="arm", entry="start",
                                                            weights="wt"), args.repeats),
+            "logrank_strat": median_time(lambda: logrank(d, "time", "event", "g", strata="s"), args.repeats),
+            "cox_strat": median_time(lambda: cox_fit(d, "time", "event", ["g"], categorical={"g": "a"}, strata="s"),
+                                     args.repeats),
+            "cox_timesplit": median_time(lambda: time_split_hr(d, "time", "event", ["g"], ["g"], cuts=(12.0, 24.0),
+                                                               categorical={"g": "a"}), args.repeats),
         }
         with tempfile.TemporaryDirectory() as tmp:
             dp, wp, rp, op = (Path(tmp) / f for f in ("d.csv", "w.csv", "b.R", "o.json"))

@@ -167,6 +167,40 @@ def test_measurements_ras_window_and_unmapped(tmp_path):
     assert msi_row["records_in"] == 2 and "1 values without a mapping" in msi_row["detail"]
 
 
+def test_mmr_loss_of_any_stain_is_dmmr(tmp_path):
+    """One immune stain per MMR protein: the latest result of each stain counts and loss of any one is dMMR,
+    even when an intact stain is recorded later the same day (it would win as 'latest record')."""
+    mmr = CONCEPTS["tests"]["mmr_status"]
+    stains = [c["concept_id"] for c in mmr["concepts"]]
+    assert len(stains) == 4 and mmr["any_result"] == "dMMR"
+    loss, intact = mmr["values"]["dMMR"][0]["concept_id"], mmr["values"]["pMMR"][0]["concept_id"]
+
+    def stain(pid, k, value, date="2019-07-01"):
+        return {"person_id": pid, "measurement_concept_id": stains[k], "measurement_date": date, "value_as_concept_id": value}
+
+    m = ([stain(1, 0, loss)] + [stain(1, k, intact) for k in (1, 2, 3)]   # MLH1 lost -> dMMR
+         + [stain(2, k, intact) for k in range(4)]                           # all intact -> pMMR
+         + [stain(3, 3, loss, "2019-05-01"), stain(3, 3, intact, "2019-08-01")])  # PMS2 re-stained intact -> pMMR
+    db = _instance(tmp_path, [person(i) for i in (1, 2, 3)], [dose(i, "2020-01-01", "2020-06-01") for i in (1, 2, 3)],
+                   measurements=m)
+    p = import_omop(db, CONCEPTS)[0]["patients"].set_index("patient_id")
+    assert p["mmr_status"].to_dict() == {"P1": "dMMR", "P2": "pMMR", "P3": "pMMR"}
+
+
+def test_condition_descendant_takes_its_closest_group(tmp_path):
+    """A descendant of a site concept and of the not-otherwise-specified colon concept gets the site."""
+    crc = CONCEPTS["colorectal_cancer"]
+    nos, right = crc["unknown"][0]["concept_id"], crc["right_colon"][0]["concept_id"]
+    child = 2_100_000_001
+    sql = [f"INSERT INTO concept_ancestor VALUES ({nos}, {child}, 2, 2)",
+           f"INSERT INTO concept_ancestor VALUES ({right}, {child}, 1, 1)",
+           f"INSERT INTO concept_ancestor VALUES ({nos}, {right}, 1, 1)"]
+    conditions = [{"person_id": 1, "condition_concept_id": child, "condition_start_date": "2019-06-01"}]
+    db = _instance(tmp_path, [person(1)], [dose(1, "2020-01-01", "2020-06-01")], conditions=conditions, extra_sql=sql)
+    p = import_omop(db, CONCEPTS)[0]["patients"]
+    assert p["primary_site"].tolist() == ["right_colon"]
+
+
 def test_line_from_episode_and_persons_outside_cohort(tmp_path):
     persons = [person(1), person(2), person(3)]
     conditions = [{"person_id": 1, "condition_concept_id": C["rectum"], "condition_start_date": "2019-01-01"},

@@ -558,13 +558,26 @@ def compare(part: str, py: dict, r: dict) -> tuple[list[str], dict]:
     return bad, diffs
 
 
+def _rounded(obj, digits: int = 12):
+    """Floats rounded to ``digits`` significant digits (numpy's SIMD exp/log differ by an ulp between CPUs, so
+    an exact hash of generated inputs would differ from machine to machine)."""
+    if isinstance(obj, float):
+        return float(f"{obj:.{digits}g}")
+    if isinstance(obj, dict):
+        return {k: _rounded(v, digits) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_rounded(v, digits) for v in obj]
+    return obj
+
+
 def input_hashes(inp: dict) -> dict:
+    """sha256 per part of its inputs (floats to 12 significant digits)."""
     import hashlib
 
     out = {}
     for part in PARTS:
         sections = PART_INPUTS.get(part, ["biomarkers"])
-        blob = json.dumps({s: inp[s] for s in sections}, sort_keys=True, separators=(",", ":"))
+        blob = json.dumps(_rounded({s: inp[s] for s in sections}), sort_keys=True, separators=(",", ":"))
         out[part] = hashlib.sha256(blob.encode()).hexdigest()
     return out
 

@@ -63,7 +63,7 @@ def landmark_analysis(panel: pd.DataFrame, L: float, p: Protocol, confounders=No
     Z, names = confounder_design(pop, conf)
     coxa = cox_arrays(None, t, e, np.column_stack([on, Z]) if Z.shape[1] else on, ties=p.ties)
     res["adjusted_for"] = ", ".join(names)
-    if coxa.usable:
+    if coxa.usable_for([0]):  # the ICI term; a diverging confounder coefficient does not affect it
         res.update(loghr=float(coxa.coef[0]), se_loghr=float(coxa.model_se[0]))
     else:
         res["hr_reason"] = "adjusted " + NOT_CONVERGED

@@ -85,10 +85,12 @@ def timevarying_cox(panel: pd.DataFrame, p: Protocol, entry: float = 0.0, confou
     else:
         X = np.column_stack(cols + ([Z[ep["pid"].to_numpy()]] if Z.shape[1] else []))
         fit = cox_arrays(ep["start"], ep["stop"], ep["event"], X, ties=p.ties)
-        if not fit.usable:
+        usable = fit.usable_for(range(len(cols)))  # the exposure and response terms; confounders may diverge
+        if not usable:
             reason = NOT_CONVERGED
-        se = fit.model_se if fit.usable else np.full(len(labels), np.nan)
-        coef = fit.coef if fit.usable else np.full(len(labels), np.nan)
+        shown = usable & ~fit.infinite  # a diverging confounder coefficient is not printed
+        se = np.where(shown, fit.model_se, np.nan)
+        coef = np.where(shown, fit.coef, np.nan)
         tab = pd.DataFrame({"term": labels, "coef": coef, "se": se, "hr": np.exp(coef),
                             "hr_lower": np.exp(coef - 1.96 * se), "hr_upper": np.exp(coef + 1.96 * se)})
     for key, value in counts.items():

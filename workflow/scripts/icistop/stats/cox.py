@@ -30,7 +30,7 @@ from scipy.stats import chi2, norm
 
 from icistop.stats.cox_engine import cox_arrays
 from icistop.stats.coxzph import cox_zph
-from icistop.stats.km import group_levels
+from icistop.stats.km import group_levels, strata_codes
 
 PH_TEST_NAME = "cox.zph score test (R survival >= 3.0; Efron ties, time transform {tt})"
 
@@ -54,7 +54,7 @@ def design_matrix(df: pd.DataFrame, covariates: list[str], categorical: dict | N
     Returns (X, info) where info maps each categorical column to (reference, [levels]).
     """
     categorical = dict(categorical or {})
-    cols = {}
+    names, fills = [], []  # column names and how to fill each (one float block, no consolidation copy)
     info = {}
     for c in covariates:
         if c in categorical:
@@ -64,11 +64,25 @@ def design_matrix(df: pd.DataFrame, covariates: list[str], categorical: dict | N
                 raise ValueError(f"reference level {ref!r} not present in {c!r} (levels {levels})")
             others = [lv for lv in levels if lv != ref]
             info[c] = (ref, [ref] + others)
+            codes, uniques = pd.factorize(df[c])  # compare integer codes, not the (string) values, per level
+            position = {v: k for k, v in enumerate(uniques)}
             for lv in others:
-                cols[f"{c}={lv}"] = (df[c] == lv).astype(float).to_numpy()
+                names.append(f"{c}={lv}")
+                fills.append((codes, position[lv]))
         else:
-            cols[c] = df[c].to_numpy(dtype=float)
-    return pd.DataFrame(cols, index=df.index), info
+            names.append(c)
+            fills.append((df[c], None))
+    X = np.empty((len(df), len(names)))
+    for k, (values, code) in enumerate(fills):
+        X[:, k] = values.to_numpy(dtype=float) if code is None else (values == code)
+    return pd.DataFrame(X, index=df.index, columns=names), info
+
+
+def _complete_rows(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """The rows of ``df[columns]`` without missing values (as ``dropna``, without a copy when none is missing)."""
+    data = df[columns]
+    keep = data.notna().all(axis=1).to_numpy()
+    return data if keep.all() else data[keep]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -97,10 +111,7 @@ class CoxResult:
 
 
 def _strata_codes(df, strata):
-    if strata is None:
-        return None
-    cols = [strata] if isinstance(strata, str) else list(strata)
-    return df[cols].astype(str).agg("\x1f".join, axis=1).factorize(sort=True)[0]
+    return strata_codes(df, strata)
 
 
 def cox_fit(df: pd.DataFrame, time: str, event: str, covariates: list[str], *,
@@ -121,8 +132,9 @@ def cox_fit(df: pd.DataFrame, time: str, event: str, covariates: list[str], *,
     se_type ("model"/"robust", the one used for CI and p).
     """
     strata_cols = [] if strata is None else ([strata] if isinstance(strata, str) else list(strata))
-    used = [time, event, *covariates, *strata_cols] + [c for c in (weights, entry, cluster, freq) if c]
-    data = df.dropna(subset=used).copy()
+    used = list(dict.fromkeys([time, event, *covariates, *strata_cols]
+                              + [c for c in (weights, entry, cluster, freq) if c]))
+    data = _complete_rows(df, used)  # only the used columns: no copy of the others
     mult = None
     if freq is not None:
         data = data[data[freq] > 0]
@@ -192,8 +204,10 @@ def cox_fit(df: pd.DataFrame, time: str, event: str, covariates: list[str], *,
     f = np.ones(len(data)) if mult is None else mult
     counts = []
     for c, (ref, levels) in info.items():
+        codes, uniques = pd.factorize(data[c])
+        position = {v: k for k, v in enumerate(uniques)}
         for lv in levels:
-            m = (data[c] == lv).to_numpy()
+            m = codes == position[lv]
             counts.append(dict(covariate=c, level=lv, reference=lv == ref, n=int(f[m].sum()),
                                events=float((status * f)[m].sum())))
     counts = pd.DataFrame(counts, columns=["covariate", "level", "reference", "n", "events"])
@@ -203,13 +217,10 @@ def cox_fit(df: pd.DataFrame, time: str, event: str, covariates: list[str], *,
     if engine == "lifelines":
         fit_data = frame
     else:
-        fit_data = X.assign(_T=stop, _E=status)
-        if weights is not None:
-            fit_data["_W"] = w
-        if scodes is not None:
-            fit_data["_S"] = scodes
-        if entry is not None:
-            fit_data["_S0"] = start
+        extra = {"_T": stop, "_E": status, "_W": None if weights is None else w, "_S": scodes, "_S0": start}
+        Xv = X.to_numpy()
+        fit_data = pd.DataFrame({**{c: Xv[:, k] for k, c in enumerate(X.columns)},  # views of X: no copy
+                                 **{k: v for k, v in extra.items() if v is not None}}, index=X.index, copy=False)
     return CoxResult(table=table[TABLE_COLUMNS], counts=counts, n=int(f.sum()), n_events=float((status * f).sum()),
                      loglik=loglik, loglik_null=loglik0, lrt_chisq=lrt, lrt_df=k,
                      lrt_p=float(chi2.sf(lrt, k)) if k else np.nan, score_chisq=score_chisq,
@@ -258,6 +269,19 @@ def split_episodes(df: pd.DataFrame, time: str, event: str, cuts, entry: str | N
     the last episode) and
     ``interval`` (index 0.. of the [cut_k, cut_{k+1}) interval) plus ``interval_label``.
     """
+    pieces = []
+    for k, keep, s, e, ev, label in _interval_pieces(df, time, event, cuts, entry):
+        part = df.loc[keep].copy()
+        part["_start"], part["_stop"], part["_event"] = s, e, ev
+        part[interval_col] = k
+        part[interval_col + "_label"] = label
+        pieces.append(part)
+    return pd.concat(pieces).sort_index(kind="stable")
+
+
+def _interval_pieces(df: pd.DataFrame, time: str, event: str, cuts, entry: str | None = None):
+    """Per interval k of the cuts: (k, rows kept (mask), episode start, stop, event, label), as
+    :func:`split_episodes`."""
     cuts = np.sort(np.asarray(cuts, dtype=float))
     edges = np.concatenate([[-np.inf], cuts, [np.inf]])
     stop = df[time].to_numpy(float)
@@ -267,20 +291,14 @@ def split_episodes(df: pd.DataFrame, time: str, event: str, cuts, entry: str | N
     else:
         start = df[entry].to_numpy(float)
     status = df[event].to_numpy(float)
-    pieces = []
     for k in range(len(edges) - 1):
         lo, hi = edges[k], edges[k + 1]
         s = np.maximum(start, lo)
         e = np.minimum(stop, hi)
         keep = e > s
-        part = df.loc[keep].copy()
-        part["_start"], part["_stop"] = s[keep], e[keep]
-        part["_event"] = np.where(stop[keep] <= hi, status[keep], 0.0)
-        part[interval_col] = k
         left = "0" if k == 0 else f"{lo:g}"
-        part[interval_col + "_label"] = f"({left},{hi:g}]" if np.isfinite(hi) else f"({left},inf)"
-        pieces.append(part)
-    return pd.concat(pieces).sort_index(kind="stable")
+        yield (k, keep, s[keep], e[keep], np.where(stop[keep] <= hi, status[keep], 0.0),
+               f"({left},{hi:g}]" if np.isfinite(hi) else f"({left},inf)")
 
 
 def time_split_hr(df: pd.DataFrame, time: str, event: str, covariates: list[str], split_terms: list[str],
@@ -296,30 +314,38 @@ def time_split_hr(df: pd.DataFrame, time: str, event: str, covariates: list[str]
     se_robust, hr, lower, upper, z, p, se_type.
     """
     strata_cols = [] if strata is None else ([strata] if isinstance(strata, str) else list(strata))
-    used = [time, event, *covariates, *strata_cols] + [c for c in (weights, entry, cluster) if c]
-    data = df.dropna(subset=used).reset_index(drop=True)
+    used = list(dict.fromkeys([time, event, *covariates, *strata_cols] + [c for c in (weights, entry, cluster) if c]))
+    data = _complete_rows(df, used).reset_index(drop=True)
     X, _ = design_matrix(data, covariates, categorical)
     split_cols = [c for c in X.columns if c.split("=")[0] in split_terms]
-    frame = pd.concat([data, X.add_prefix("_x_")], axis=1)
-    ep = split_episodes(frame, time, event, cuts, entry=entry)
-    design = {}
-    labels = ep.drop_duplicates("interval").set_index("interval")["interval_label"].to_dict()
-    for c in X.columns:
-        if c in split_cols:
-            for k in sorted(labels):
-                design[f"{c}@{k}"] = ep["_x_" + c].to_numpy() * (ep["interval"].to_numpy() == k)
-        else:
-            design[c] = ep["_x_" + c].to_numpy()
-    des = pd.DataFrame(design, index=ep.index)
-    des = des.loc[:, des.abs().sum() > 0]
-    work = pd.concat([ep[["_start", "_stop", "_event", "interval"] + strata_cols +
-                         [c for c in (weights, cluster) if c]], des], axis=1)
+    # episodes as arrays (as split_episodes: per row, its intervals in order), without copying data frames
+    pieces = list(_interval_pieces(data, time, event, cuts, entry))
+    labels = {k: label for k, keep, *_, label in pieces if keep.any()}
+    rows = np.concatenate([np.flatnonzero(keep) for _, keep, *_ in pieces])
+    order = np.argsort(rows, kind="stable")
+    rows = rows[order]
+    interval = np.concatenate([np.full(keep.sum(), k) for k, keep, *_ in pieces])[order]
+    columns = {name: np.concatenate([piece[j] for piece in pieces])[order]
+               for j, name in ((2, "_start"), (3, "_stop"), (4, "_event"))}
+    columns["interval"] = interval
+    for c in strata_cols + [c for c in (weights, cluster) if c]:
+        columns[c] = data[c].iloc[rows].to_numpy()
     if cluster is None and weights is not None:
-        work["_id"] = ep.index  # episodes of one subject form a cluster for the robust variance
+        columns["_id"] = rows  # episodes of one subject form a cluster for the robust variance
         cl = "_id"
     else:
         cl = cluster
-    res = cox_fit(work, "_stop", "_event", list(des.columns), strata=strata, weights=weights,
+    Xv = X.to_numpy()
+    design = []
+    for j, c in enumerate(X.columns):
+        x = Xv[rows, j]
+        if c in split_cols:
+            design += [(f"{c}@{k}", x * (interval == k)) for k in sorted(labels)]
+        else:
+            design.append((c, x))
+    design = [(name, x) for name, x in design if np.abs(x).sum() > 0]
+    work = pd.DataFrame({**columns, **dict(design)}, copy=False)
+    res = cox_fit(work, "_stop", "_event", [name for name, _ in design], strata=strata, weights=weights,
                   entry="_start", cluster=cl, engine="efron", conf_level=conf_level)
     tab = res.table.copy()
     parts = tab["term"].str.split("@", expand=True)

@@ -12,8 +12,11 @@ Variance: model-based inverse information and, with ``cluster`` or ``robust=True
 jackknife sandwich V (sum_c u_c u_c') V from the weighted score residuals summed by cluster (R
 ``coxph(..., robust = TRUE)`` / ``cluster()``). Also the null log-likelihood and the score test.
 
-No Python loop over subjects or event times: risk-set sums come from one sparse "row -> event-time
-bin" product and a reverse cumulative sum over the bins; the Efron sub-steps are vectorised. Discrete
+No Python loop over subjects or event times: risk-set sums come from per-bin sums (``np.bincount`` of each
+row at its event-time bin) and a reverse cumulative sum over the bins; the Efron sub-steps are vectorised.
+The information matrix is never formed per event time: sum_t a_t S2(t) = X' diag(r A) X with A_i the sum
+of a_t over the event times at which row i is at risk (a cumulative-sum difference), so a fit costs
+O(n p^2) time and O(n p) memory per Newton step. Discrete
 covariates (at most ``MAX_GROUPS`` distinct rows, e.g. arm x marker) take an exact shortcut when no
 robust variance is asked for: the likelihood depends on the rows only through risk-set and death sums
 per covariate pattern. :class:`CoxRefit` refits such a model under new weights (bootstrap frequencies
@@ -28,10 +31,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import sparse
+import pandas as pd
 
 NOT_CONVERGED = "the Cox model did not converge to finite estimates (monotone likelihood)"
-MAX_GROUPS = 16  # distinct covariate rows up to which the pattern-sum shortcut is used
+# distinct covariate rows up to which the pattern-sum shortcut is used (a Newton step then costs
+# O(keys x patterns + deaths x p^2) instead of O(rows x p^2); e.g. a 9-level factor split at 2 cuts has 25)
+MAX_GROUPS = 64
+FLAT_STEP = 1e-3  # a last Newton step this large with an unchanged log-likelihood: a monotone likelihood
 
 
 @dataclass
@@ -52,9 +58,24 @@ class CoxFit:
     def usable(self) -> bool:
         """Converged to finite coefficients with finite, positive model variances (False for a
         monotone likelihood, where a coefficient drifts towards infinity)."""
+        return self.usable_for(range(len(self.coef)))
+
+    def usable_for(self, terms) -> bool:
+        """As :attr:`usable` for the coefficients ``terms`` (indices) only: a nuisance covariate whose
+        coefficient drifts towards infinity (R: "coefficient may be infinite") leaves the others estimable,
+        as R reports them."""
+        terms = np.asarray(list(terms), int)
+        with np.errstate(invalid="ignore"):
+            d = np.diag(self.var)[terms]
+        return bool(self.converged and np.all(np.isfinite(self.coef)) and np.all(np.isfinite(d)) and np.all(d > 0)
+                    and np.all(self.last_step[terms] <= FLAT_STEP))
+
+    @property
+    def infinite(self) -> np.ndarray:
+        """Per coefficient: drifting towards infinity (last Newton step above FLAT_STEP or variance not positive)."""
         with np.errstate(invalid="ignore"):
             d = np.diag(self.var)
-        return bool(self.converged and np.all(np.isfinite(self.coef)) and np.all(np.isfinite(d)) and np.all(d > 0))
+        return (self.last_step > FLAT_STEP) | ~(np.isfinite(d) & (d > 0))
 
     @property
     def se(self) -> np.ndarray:
@@ -67,6 +88,12 @@ class CoxFit:
     def model_se(self) -> np.ndarray:
         with np.errstate(invalid="ignore"):
             return np.sqrt(np.diag(self.var))
+
+
+def _ranks(sorted_values: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """np.searchsorted(sorted_values, x), searching only the distinct values of x (times repeat a lot)."""
+    codes, distinct = pd.factorize(x, use_na_sentinel=False)
+    return np.searchsorted(sorted_values, distinct).astype(np.int64)[codes]
 
 
 class RiskSets:
@@ -83,19 +110,23 @@ class RiskSets:
         self.event = np.asarray(event, float) > 0
         # integer keys: time rank offset by stratum, so that risk sets never cross strata
         finite = np.isfinite(start)
-        uniq = np.unique(np.concatenate([start[finite], stop]))
+        uniq = np.unique(np.concatenate([pd.unique(start[finite]), pd.unique(stop)]))  # distinct times, sorted
         span = len(uniq) + 2
         off = codes * span
-        self.stop_key = np.searchsorted(uniq, stop).astype(np.int64) + 1 + off
-        self.start_key = np.where(finite, np.searchsorted(uniq, np.where(finite, start, 0.0)) + 1, 0) + off
+        self.stop_key = _ranks(uniq, stop) + 1 + off
+        self.start_key = np.where(finite, _ranks(uniq, np.where(finite, start, 0.0)) + 1, 0) + off
         self.death_rows = np.flatnonzero(self.event)
-        self.keys, self.death_time = np.unique(self.stop_key[self.death_rows], return_inverse=True)
+        self.death_time, self.keys = pd.factorize(self.stop_key[self.death_rows], sort=True)
         self.m = len(self.keys)
         # row at risk at event key j iff bin_start <= j < bin_stop (bin = number of event keys <= the row's key)
-        self.bin_stop = np.searchsorted(self.keys, self.stop_key, side="right")
-        self.bin_start = np.searchsorted(self.keys, self.start_key, side="right")
-        self.late_entry = bool(finite.any() or len(np.unique(codes)) > 1)
-        self._bins = self._death_bins = None
+        top = int(max(self.stop_key.max(), self.start_key.max())) + 1 if n else 0
+        if top <= 4 * n + 1024:  # a table of the number of event keys <= k, for every key k
+            at_most = np.cumsum(np.bincount(self.keys, minlength=top))
+            self.bin_stop, self.bin_start = at_most[self.stop_key], at_most[self.start_key]
+        else:
+            self.bin_stop = np.searchsorted(self.keys, self.stop_key, side="right")
+            self.bin_start = np.searchsorted(self.keys, self.start_key, side="right")
+        self.late_entry = bool(finite.any() or (n and codes.min() != codes.max()))
         self.weighted(np.ones(n) if weights is None else weights)
 
     def weighted(self, weights, freq=None) -> "RiskSets":
@@ -109,33 +140,52 @@ class RiskSets:
         return self
 
     def risk_sum(self, values: np.ndarray) -> np.ndarray:
-        """Sum of ``values`` (rows x ...) over the rows at risk at each event key: per-bin sums by one
-        sparse product, then a reverse cumulative sum over the bins."""
-        if self._bins is None:
-            rows = np.arange(self.n)
-            if self.late_entry:
-                data = (np.concatenate([np.ones(self.n), -np.ones(self.n)]),
-                        (np.concatenate([self.bin_stop, self.bin_start]), np.concatenate([rows, rows])))
-            else:  # nobody enters late: no entry subtraction
-                data = (np.ones(self.n), (self.bin_stop, rows))
-            self._bins = sparse.csr_matrix(data, shape=(self.m + 1, self.n))
+        """Sum of ``values`` (rows x ...) over the rows at risk at each event key: per-bin sums, then a
+        reverse cumulative sum over the bins."""
         flat = values.reshape(len(values), -1)
-        per_bin = np.asarray(self._bins @ flat)
-        out = np.cumsum(per_bin[::-1], axis=0)[::-1][1:]
-        return out.reshape((self.m,) + values.shape[1:])
+        return self.risk_sums(np.ones(self.n), flat).reshape((self.m,) + values.shape[1:])
 
     def death_sum(self, values: np.ndarray) -> np.ndarray:
-        if self._death_bins is None:
-            self._death_bins = sparse.csr_matrix(
-                (np.ones(len(self.death_rows)), (self.death_time, self.death_rows)), shape=(self.m, self.n))
+        """Sum of ``values`` (rows x ...) over the deaths at each event key."""
         flat = values.reshape(len(values), -1)
-        return np.asarray(self._death_bins @ flat).reshape((self.m,) + values.shape[1:])
+        return self.death_sums(np.ones(self.n), flat).reshape((self.m,) + values.shape[1:])
+
+    def risk_sums(self, r: np.ndarray, X: np.ndarray) -> np.ndarray:
+        """Columns (r, r x_1, ..., r x_p) summed over the rows at risk at each event key (keys x (1 + p))."""
+        per_bin = _bin_columns(self.bin_stop, r, X, self.m + 1)
+        if self.late_entry:  # rows entering after a key are not at risk there
+            per_bin -= _bin_columns(self.bin_start, r, X, self.m + 1)
+        return np.cumsum(per_bin[::-1], axis=0)[::-1][1:]
+
+    def death_sums(self, r: np.ndarray, X: np.ndarray) -> np.ndarray:
+        """Columns (r, r x_1, ..., r x_p) summed over the deaths at each event key (keys x (1 + p))."""
+        dr = self.death_rows
+        return _bin_columns(self.death_time, r[dr], X[dr], self.m)
 
     def cum_over_rows(self, per_time: np.ndarray) -> np.ndarray:
         """For each row, the sum of ``per_time`` over the event keys at which it is at risk."""
         zero = np.zeros((1,) + per_time.shape[1:])
         c = np.concatenate([zero, np.cumsum(per_time, axis=0)])
         return c[self.bin_stop] - c[self.bin_start]
+
+
+def _bin_columns(bins: np.ndarray, r: np.ndarray, X: np.ndarray, size: int) -> np.ndarray:
+    """Per-bin sums of r and of r * X[:, k] (size x (1 + p)), one bincount per column (no rows x p temporary)."""
+    out = np.empty((size, 1 + X.shape[1]))
+    out[:, 0] = np.bincount(bins, weights=r, minlength=size)
+    for k in range(X.shape[1]):
+        out[:, k + 1] = np.bincount(bins, weights=r * X[:, k], minlength=size)
+    return out
+
+
+def _gram(X: np.ndarray, v: np.ndarray, chunk: int = 1 << 16) -> np.ndarray:
+    """X' diag(v) X, summed over row chunks (no rows x p temporary)."""
+    p = X.shape[1]
+    out = np.zeros((p, p))
+    for s in range(0, len(X), chunk):
+        xs = X[s:s + chunk]
+        out += (xs.T * v[s:s + chunk]) @ xs
+    return (out + out.T) / 2
 
 
 def _substeps(rs: RiskSets, ties: str):
@@ -155,46 +205,51 @@ def _pieces(rs: RiskSets, X: np.ndarray, beta: np.ndarray, offset: np.ndarray, t
     eta = X @ beta + offset
     eta_c = eta - eta.max() if len(eta) else eta
     r = rs.w * np.exp(eta_c)
-    S0, S1 = rs.risk_sum(r), rs.risk_sum(r[:, None] * X)
-    D0, D1 = rs.death_sum(r), rs.death_sum(r[:, None] * X)
+    S, D = rs.risk_sums(r, X), rs.death_sums(r, X)
     j, frac, meanwt = _substeps(rs, ties)
-    den = S0[j] - frac * D0[j]
-    xbar = (S1[j] - frac[:, None] * D1[j]) / den[:, None]
+    den = S[j, 0] - frac * D[j, 0]
+    xbar = (S[j, 1:] - frac[:, None] * D[j, 1:]) / den[:, None]
     return eta_c, r, j, frac, meanwt, den, xbar
 
 
-def _info(S2, D2, j, frac, meanwt, den, xbar) -> np.ndarray:
-    num2 = S2[j] - frac[:, None, None] * D2[j]
-    return (meanwt[:, None, None] * (num2 / den[:, None, None] - xbar[:, :, None] * xbar[:, None, :])).sum(0)
+def _info_weights(m: int, j, frac, meanwt, den):
+    """Per event key a = sum of meanwt / den and b = sum of meanwt * frac / den over its sub-steps: the
+    information is sum_j a_j S2[j] - b_j D2[j] - sum over sub-steps of meanwt xbar xbar'."""
+    return (np.bincount(j, weights=meanwt / den, minlength=m),
+            np.bincount(j, weights=meanwt * frac / den, minlength=m))
 
 
 def _loglik_score_info(rs: RiskSets, X, beta, offset, ties):
     eta_c, r, j, frac, meanwt, den, xbar = _pieces(rs, X, beta, offset, ties)
-    p = X.shape[1]
-    wdeath = rs.w[rs.death_rows]
-    ll = float(np.sum(wdeath * eta_c[rs.death_rows]) - np.sum(meanwt * np.log(den)))
-    U = (wdeath[:, None] * X[rs.death_rows]).sum(0) - (meanwt[:, None] * xbar).sum(0)
-    iu = np.triu_indices(p)  # x x' is symmetric: sum its upper triangle only
-    rxx = r[:, None] * X[:, iu[0]] * X[:, iu[1]]
-    S2, D2 = np.zeros((rs.m, p, p)), np.zeros((rs.m, p, p))
-    for M, half in ((S2, rs.risk_sum(rxx)), (D2, rs.death_sum(rxx))):
-        M[:, iu[0], iu[1]] = half
-        M[:, iu[1], iu[0]] = half
-    return ll, U, _info(S2, D2, j, frac, meanwt, den, xbar)
+    dr = rs.death_rows
+    wdeath = rs.w[dr]
+    ll = float(np.sum(wdeath * eta_c[dr]) - np.sum(meanwt * np.log(den)))
+    U = (wdeath[:, None] * X[dr]).sum(0) - (meanwt[:, None] * xbar).sum(0)
+    a, b = _info_weights(rs.m, j, frac, meanwt, den)
+    # sum_j a_j S2[j] = X' diag(r A) X, A_i = sum of a_j over the keys at which row i is at risk
+    info = _gram(X, r * rs.cum_over_rows(a)) - _gram(X[dr], r[dr] * b[rs.death_time]) - _gram(xbar, meanwt)
+    return ll, U, info
 
 
 def covariate_patterns(X: np.ndarray, max_groups: int):
     """(patterns G x p, code per row) when X has at most ``max_groups`` distinct rows, else None.
-    Column-wise codes combined in mixed radix (np.unique(axis=0) is slow on long arrays)."""
+    Column-wise codes combined in mixed radix, renumbered when the radix product grows (np.unique(axis=0)
+    is slow on long arrays)."""
     code = np.zeros(len(X), np.int64)
     size = 1
     for col in X.T:
-        levels, c = np.unique(col, return_inverse=True)
-        size *= len(levels)
-        if size > max_groups ** 2:
+        c, levels = pd.factorize(col, sort=True)  # = np.unique(col, return_inverse=True), by hashing
+        if len(levels) > max_groups:
             return None
-        code = code * len(levels) + c.ravel()
-    used, codes = np.unique(code, return_inverse=True)
+        if size * len(levels) > max_groups ** 2:
+            # renumber the combinations present so far by rank (order kept, so the final codes are the same)
+            code, present = pd.factorize(code, sort=True)
+            size = len(present)
+            if size > max_groups:
+                return None
+        size *= len(levels)
+        code = code * len(levels) + c
+    codes, used = pd.factorize(code, sort=True)
     if len(used) > max_groups:
         return None
     first = np.zeros(len(used), np.int64)
@@ -210,6 +265,7 @@ class _PatternSums:
     def __init__(self, rs: RiskSets, xg: np.ndarray, codes: np.ndarray, ties: str):
         self.xg = xg
         G, m = len(xg), rs.m
+        self.m = m
 
         def binned(bins, rows=None):
             w = rs.w if rows is None else rs.w[rows]
@@ -237,10 +293,10 @@ class _PatternSums:
         xbar = ((Se @ xg)[j] - frac[:, None] * (De @ xg)[j]) / den[:, None]
         ll = float(self.wdeath @ eta_c) - np.sum(meanwt * np.log(den))
         U = self.wdeath @ xg - (meanwt[:, None] * xbar).sum(0)
-        xx = xg[:, :, None] * xg[:, None, :]
-        S2 = np.tensordot(Se, xx, axes=(1, 0))
-        D2 = np.tensordot(De, xx, axes=(1, 0))
-        return ll, U, _info(S2, D2, j, frac, meanwt, den, xbar)
+        a, b = _info_weights(self.m, j, frac, meanwt, den)
+        # sum_j a_j S2[j] - b_j D2[j] = xg' diag(a Se - b De) xg
+        info = _gram(xg, a @ Se - b @ De) - _gram(xbar, meanwt)
+        return ll, U, info
 
 
 def score_residuals(rs: RiskSets, X: np.ndarray, beta: np.ndarray, offset: np.ndarray, ties: str) -> np.ndarray:
@@ -279,7 +335,8 @@ def _solve(I, U):
 def newton(evaluate, p: int, max_iter: int = 50, tol: float = 1e-12):
     """Newton-Raphson with step halving on ``evaluate(beta) -> (loglik, score, information)`` from 0.
 
-    Returns (beta, loglik, information, iterations, converged, (loglik, score, information) at 0).
+    Returns (beta, loglik, score, information, iterations, converged, (loglik, score, information) at 0,
+    the last step taken).
     A trial step that overflows (non-finite log-likelihood, e.g. towards an infinite coefficient) is
     halved, so floating-point warnings of those trial evaluations are silenced."""
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
@@ -292,6 +349,7 @@ def _newton(evaluate, p: int, max_iter: int, tol: float):
     at_zero = (ll, U, I)
     converged = False
     it = 0
+    taken = np.zeros(p)
     for it in range(1, max_iter + 1):
         step = _solve(I, U)
         new = beta + step
@@ -305,11 +363,11 @@ def _newton(evaluate, p: int, max_iter: int, tol: float):
         if not (np.isfinite(ll_new) and np.all(np.isfinite(I_new))):
             break  # monotone likelihood: keep the last finite iterate
         change = abs(ll_new - ll)
-        beta, ll, U, I = new, ll_new, U_new, I_new
+        beta, ll, U, I, taken = new, ll_new, U_new, I_new, step
         if np.max(np.abs(step), initial=0.0) < tol or change <= 1e-15 * max(1.0, abs(ll)):
             converged = True
             break
-    return beta, ll, U, I, it, converged, at_zero
+    return beta, ll, U, I, it, converged, at_zero, taken
 
 
 def cox_arrays(start, stop, event, X, *, strata=None, weights=None, offset=None, ties: str = "efron",
@@ -338,13 +396,17 @@ def cox_arrays(start, stop, event, X, *, strata=None, weights=None, offset=None,
     else:
         def evaluate(b):
             return _loglik_score_info(rs, Xc, b, off, ties)
-    beta, ll, U, I, it, converged, (ll0, U0, I0) = newton(evaluate, p, max_iter, tol)
+    beta, ll, U, I, it, converged, (ll0, U0, I0), taken = newton(evaluate, p, max_iter, tol)
     if not (np.all(np.isfinite(I)) and np.all(np.isfinite(beta))):
         raise FloatingPointError("Cox fit failed (non-finite information matrix; extreme weights?)")
     var = np.linalg.pinv(I) if p else np.zeros((0, 0))
     with np.errstate(all="ignore"):
         score_test = float(U0 @ _solve(I0, U0)) if p else np.nan
         last_step = np.abs(var @ U) if p else np.zeros(0)
+    # a coefficient that still moved by more than FLAT_STEP in the last iteration, although the log-likelihood no
+    # longer changed, lies on a flat ridge (monotone likelihood); there the information is ~0 and var @ U is lost in
+    # rounding, so the step taken stands for the Newton step at the estimate
+    last_step = np.where(np.abs(taken) > FLAT_STEP, np.maximum(last_step, np.abs(taken)), last_step)
     rvar = None
     if need_rows:
         dfb = (score_residuals(rs, Xc, beta, off, ties) * w[:, None]) @ var
@@ -380,7 +442,7 @@ class CoxRefit:
         (no event in a group), the coefficient drifting towards infinity."""
         rs = self.rs.weighted(weights, freq)
         sums = _PatternSums(rs, self.xg, self.codes, self.ties)
-        beta, ll, U, I, it, converged, _ = newton(sums.loglik_score_info, self.X.shape[1], self.max_iter, self.tol)
+        beta, ll, U, I, it, converged, *_ = newton(sums.loglik_score_info, self.X.shape[1], self.max_iter, self.tol)
         if not (np.all(np.isfinite(I)) and np.all(np.isfinite(beta))):
             raise FloatingPointError("Cox fit failed (non-finite information matrix; extreme weights?)")
         return beta, bool(converged)

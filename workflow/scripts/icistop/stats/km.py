@@ -50,6 +50,22 @@ def group_levels(values: pd.Series) -> list:
     return sorted(values.dropna().unique().tolist())
 
 
+def strata_codes(df: pd.DataFrame, strata, sort: bool = True) -> np.ndarray | None:
+    """One integer code per row for the combination of the ``strata`` columns' values as text (None: no
+    strata). ``sort``: codes in the order of the sorted combinations (tuples of the values' text), else in
+    order of first appearance. Column-wise factorize combined in mixed radix (no per-row string join)."""
+    if strata is None:
+        return None
+    cols = [strata] if isinstance(strata, str) else list(strata)
+    code = np.zeros(len(df), np.int64)
+    for c in cols:
+        raw, uniques = pd.factorize(df[c], use_na_sentinel=False)
+        text_codes, texts = pd.factorize(pd.Index(uniques).astype(str), sort=sort)  # values equal as text share a code
+        code = code * len(texts) + text_codes[raw]
+        code = pd.factorize(code, sort=sort)[0]  # keep the codes small
+    return code
+
+
 def split_groups(df: pd.DataFrame, group: str | None):
     """Yield (label, sub-frame) per group in R factor order; one group ``"all"`` when group is None."""
     if group is None:

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import chi2
 
-from icistop.stats.km import group_levels
+from icistop.stats.km import group_levels, strata_codes
 
 
 @dataclass
@@ -41,10 +41,9 @@ class LogrankResult:
 def _stratum(time, status, gidx, k, rho, freq):
     t, ti = np.unique(time, return_inverse=True)
     nt = len(t)
-    d_tg = np.zeros((nt, k))
-    n_tg = np.zeros((nt, k))
-    np.add.at(d_tg, (ti, gidx), status * freq)
-    np.add.at(n_tg, (ti, gidx), freq)
+    cell = ti * k + gidx  # (time, group) cell of each row; bincount adds in row order as np.add.at
+    d_tg = np.bincount(cell, weights=status * freq, minlength=nt * k).reshape(nt, k)
+    n_tg = np.bincount(cell, weights=freq, minlength=nt * k).reshape(nt, k)
     y_tg = np.cumsum(n_tg[::-1], axis=0)[::-1]  # at risk: time >= t
     d = d_tg.sum(1)
     y = y_tg.sum(1)
@@ -85,16 +84,13 @@ def logrank(df: pd.DataFrame, time: str, event: str, group: str, strata: str | l
     gidx = pd.Categorical(data[group], categories=levels).codes
     x = data[time].to_numpy(float)
     s = data[event].to_numpy(float)
-    if strata is None:
-        skey = np.zeros(len(data), dtype=int)
-    else:
-        cols = [strata] if isinstance(strata, str) else list(strata)
-        skey = data[cols].astype(str).agg("\x1f".join, axis=1).factorize()[0]
+    skey = np.zeros(len(data), dtype=int) if strata is None else strata_codes(data, strata, sort=False)
     obs = np.zeros(k)
     exp = np.zeros(k)
     var = np.zeros((k, k))
-    for sv in np.unique(skey):
-        m = skey == sv
+    order = np.argsort(skey, kind="stable")  # rows of each stratum, in their original order
+    bounds = np.flatnonzero(np.diff(skey[order])) + 1
+    for m in np.split(order, bounds) if len(order) else []:
         o, e, v = _stratum(x[m], s[m], gidx[m], k, rho, f[m])
         obs += o
         exp += e

@@ -187,7 +187,10 @@ def compare_groups(endpoints: pd.DataFrame, after_stop: list[str], from_start: l
     out = {k: [] for k in ("logrank", "cox", "ph_test", "timesplit")}
     notes: list[dict] = []
     for endpoint, data in analysable(endpoints, notes, "group comparison"):
-        for grouping in groupings_for(endpoint, after_stop, from_start):
+        groupings = groupings_for(endpoint, after_stop, from_start)
+        # only the columns used below, so that the per-grouping copies stay small
+        data = data[list(dict.fromkeys(["time", "event", *groupings, *[s for s in strata if s in data]]))]
+        for grouping in groupings:
             sub = usable_groups(data, grouping)
             levels = sorted(sub[grouping].unique()) if not sub.empty else []
             if len(levels) < 2:

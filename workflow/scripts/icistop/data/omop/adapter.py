@@ -61,12 +61,15 @@ def check_tables(db: Database) -> None:
 
 
 def descendants(db: Database, ancestors: dict[int, str]) -> dict[int, str]:
-    """{concept id: label} for the given concepts and every descendant of them in concept_ancestor."""
+    """{concept id: label} for the given concepts and every descendant of them in concept_ancestor. A descendant
+    of several of them takes the label of its closest one (fewest levels of separation; e.g. an adenocarcinoma
+    of the caecum descends from "caecum" and from the not-otherwise-specified "colon": it is right colon)."""
     out = dict(ancestors)
     if not ancestors:
         return out
     rows = db.query(f"SELECT ancestor_concept_id, descendant_concept_id FROM {db.table('concept_ancestor')} "
-                    f"WHERE ancestor_concept_id IN {_in(ancestors)}")
+                    f"WHERE ancestor_concept_id IN {_in(ancestors)} "
+                    f"ORDER BY min_levels_of_separation, ancestor_concept_id, descendant_concept_id")
     for a, d in rows.itertuples(index=False, name=None):
         out.setdefault(int(d), ancestors[int(a)])
     return out
@@ -268,9 +271,15 @@ def import_omop(db: Database, concepts: dict, settings: OmopSettings = OmopSetti
         mapped = rec["vcid"].map(vmap)
         usable = rec[mapped.notna() & (rec["date"] <= window_end[rec.index])].assign(v=mapped)
         got = usable.groupby("person_id")["v"].last()
+        rule = f"{name}: latest mapped result up to {settings.measurement_window_days} days after the first ICI dose"
+        any_result = concepts["tests"][name].get("any_result")
+        if any_result is not None:  # e.g. MMR: loss of any one stain (latest result per stain) makes the tumour dMMR
+            per_test = usable.groupby(["person_id", "concept_id"])["v"].last()
+            hit = (per_test == any_result).groupby(level="person_id").any()
+            got = got.where(~hit.reindex(got.index, fill_value=False), any_result)
+            rule += f" per test concept; {any_result} if any of them is {any_result}"
         patients[name] = patients["person_id"].map(got).astype(object)
-        log.add("measurement", f"{name}: latest mapped result up to {settings.measurement_window_days} days after "
-                "the first ICI dose", len(rec), int(usable["person_id"].nunique()),
+        log.add("measurement", rule, len(rec), int(usable["person_id"].nunique()),
                 f"{int(mapped.isna().sum())} values without a mapping; "
                 f"{int((mapped.notna() & (rec['date'] > window_end[rec.index])).sum())} after the window; "
                 "earlier results of the same person superseded")

@@ -70,6 +70,9 @@ def load_concepts(path: str | Path) -> dict:
         check_list(test.get("concepts"), f"tests.{name}.concepts")
         for cat, entries in (test.get("values") or {}).items():
             check_list(entries, f"tests.{name}.values.{cat}")
+        if "any_result" in test and test["any_result"] not in (test.get("values") or {}):
+            raise UserError(f"OMOP concept file {path}, tests.{name}.any_result: '{test['any_result']}' is not one "
+                            f"of its values ({', '.join(test.get('values') or {})})")
     for ing in data["ici_ingredients"]:
         check_list([ing], "ici_ingredients")
         if ing.get("class") not in REGIMEN_CLASSES:
