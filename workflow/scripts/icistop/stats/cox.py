@@ -110,10 +110,6 @@ class CoxResult:
     fit_data: pd.DataFrame = field(default=None, repr=False)  # design + outcome columns used
 
 
-def _strata_codes(df, strata):
-    return strata_codes(df, strata)
-
-
 def cox_fit(df: pd.DataFrame, time: str, event: str, covariates: list[str], *,
             categorical: dict | None = None, strata: str | list[str] | None = None,
             weights: str | None = None, entry: str | None = None, cluster: str | None = None,
@@ -153,7 +149,7 @@ def cox_fit(df: pd.DataFrame, time: str, event: str, covariates: list[str], *,
         raise ValueError("engine must be 'efron' (the package's engine) or 'lifelines' (cross-check only)")
     if engine == "lifelines" and (entry is not None or robust or ties != "efron"):
         raise ValueError("lifelines engine: right-censored data without robust variance only; use engine='efron'")
-    scodes = _strata_codes(data, strata)
+    scodes = strata_codes(data, strata)
     start = None if entry is None else data[entry].to_numpy(float)
     stop = data[time].to_numpy(float)
     status = data[event].to_numpy(float)

@@ -65,17 +65,15 @@ class CoxFit:
         coefficient drifts towards infinity (R: "coefficient may be infinite") leaves the others estimable,
         as R reports them."""
         terms = np.asarray(list(terms), int)
-        with np.errstate(invalid="ignore"):
-            d = np.diag(self.var)[terms]
-        return bool(self.converged and np.all(np.isfinite(self.coef)) and np.all(np.isfinite(d)) and np.all(d > 0)
-                    and np.all(self.last_step[terms] <= FLAT_STEP))
+        return bool(self.converged and np.all(np.isfinite(self.coef)) and not self.infinite[terms].any())
 
     @property
     def infinite(self) -> np.ndarray:
-        """Per coefficient: drifting towards infinity (last Newton step above FLAT_STEP or variance not positive)."""
+        """Per coefficient: drifting towards infinity (last Newton step not at most FLAT_STEP, or model
+        variance not finite and positive)."""
         with np.errstate(invalid="ignore"):
             d = np.diag(self.var)
-        return (self.last_step > FLAT_STEP) | ~(np.isfinite(d) & (d > 0))
+        return ~(self.last_step <= FLAT_STEP) | ~(np.isfinite(d) & (d > 0))
 
     @property
     def se(self) -> np.ndarray:
@@ -138,17 +136,6 @@ class RiskSets:
         self.d = np.bincount(self.death_time, weights=f, minlength=self.m)
         self.wd = np.bincount(self.death_time, weights=self.w[self.death_rows], minlength=self.m)
         return self
-
-    def risk_sum(self, values: np.ndarray) -> np.ndarray:
-        """Sum of ``values`` (rows x ...) over the rows at risk at each event key: per-bin sums, then a
-        reverse cumulative sum over the bins."""
-        flat = values.reshape(len(values), -1)
-        return self.risk_sums(np.ones(self.n), flat).reshape((self.m,) + values.shape[1:])
-
-    def death_sum(self, values: np.ndarray) -> np.ndarray:
-        """Sum of ``values`` (rows x ...) over the deaths at each event key."""
-        flat = values.reshape(len(values), -1)
-        return self.death_sums(np.ones(self.n), flat).reshape((self.m,) + values.shape[1:])
 
     def risk_sums(self, r: np.ndarray, X: np.ndarray) -> np.ndarray:
         """Columns (r, r x_1, ..., r x_p) summed over the rows at risk at each event key (keys x (1 + p))."""
