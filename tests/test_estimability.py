@@ -288,3 +288,47 @@ def test_restricted_mean_interval_stays_below_tau():
     assert np.isnan(wald_interval(est, se, "logit_tau")).all()  # no bound given: no interval
     est_tab = estimates_table(_point(), _boot(), tau=tau).set_index("estimand")
     assert est_tab.loc["rmst_A", "upper"] < tau and est_tab.loc["rmst_diff", "lower"] < 0
+
+
+@pytest.mark.parametrize("arm_se", ["working_cox", "bootstrap"])
+def test_methods_text_names_the_per_arm_se_the_tables_used(arm_se):
+    from icistop.report.continuation import _values
+    from icistop.report.methods import continuation_paragraphs
+    from icistop.stats.intervals import ARM_SE_METHODS
+
+    point = _point(se_model_surv_A_24=0.004, se_model_surv_B_24=0.02, se_model_rmst_A=0.3, se_model_rmst_B=0.4)
+    est = estimates_table(point, _boot(), arm_se=arm_se, tau=36.0)
+    values = _values(pd.DataFrame({"method": ["CCW"], "estimand": ["RMST difference"]}), est)
+    assert values["ci_method"] == CI_METHOD_LABELS["transformed_wald"]
+    assert values["arm_ci_method"] == ARM_SE_METHODS[arm_se]
+    other = "bootstrap" if arm_se == "working_cox" else "working_cox"  # the config says the other one
+    cfg = {"outcomes": ["os"], "bootstrap": {"n_boot": 200, "n_shards": 2, "seed": 1, "ci_method": "transformed_wald",
+                                             "arm_se": {"os": other}}}
+    text = " ".join(continuation_paragraphs(cfg, {"by_outcome": {"os": values}}))
+    assert ("per-strategy OS survival probabilities" in text) == (arm_se == "working_cox")  # the table wins
+    # the curves follow the configured setting (ccw_km.tsv is made with it)
+    assert ("weights treated as known" in text) == (other == "bootstrap")
+
+
+def test_per_outcome_arm_se_in_the_methods_and_protocol():
+    from icistop.continuation.protocol import protocol_table
+    from icistop.report.methods import continuation_paragraphs
+    from icistop.stats.intervals import arm_se_for
+
+    assert arm_se_for(None, "pfs") == "bootstrap" and arm_se_for(None, "os") == "working_cox"
+    assert arm_se_for("working_cox", "pfs") == "working_cox"
+    assert arm_se_for({"pfs": "working_cox"}, "os") == "working_cox"
+    with pytest.raises(ValueError):
+        arm_se_for({"os": "sandwich"}, "os")
+    cfg = {"outcomes": ["pfs", "os"], "bootstrap": {"n_boot": 200, "n_shards": 2, "seed": 1,
+                                                    "ci_method": "transformed_wald",
+                                                    "arm_se": {"pfs": "bootstrap", "os": "working_cox"}}}
+    text = " ".join(continuation_paragraphs(cfg, None))
+    assert "per-strategy OS survival probabilities" in text and "PFS and OS survival" not in text
+    assert "working-Cox information SE (OS)" in text and "weights treated as known) (PFS)" in text
+    analysis = protocol_table(Protocol(), "transformed_wald", {"pfs": "bootstrap", "os": "working_cox"}).set_index("item")
+    assert "per-strategy OS survival and RMST with the working-Cox" in analysis.loc["Analysis", "target_trial"]
+    both = protocol_table(Protocol(), "transformed_wald", "working_cox").set_index("item")
+    assert "per-strategy PFS and OS survival" in both.loc["Analysis", "target_trial"]
+    assert "working-Cox" not in protocol_table(Protocol(), "percentile", "working_cox").set_index("item").loc[
+        "Analysis", "target_trial"]

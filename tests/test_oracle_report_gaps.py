@@ -411,7 +411,7 @@ def ccw_answers(clones: pd.DataFrame, tau: float, grid) -> dict:
 
     p = Protocol(tau=tau)
     fits = {arm: km_fit(g["start"], g["stop"], g["event"], g["weight"]) for arm, g in clones.groupby("arm")}
-    tab = ccw_km_table({"_clones": {"rows": clones}, "_km": fits}, p, grid=np.asarray(grid, float))
+    tab = ccw_km_table({"_clones": {"rows": clones}, "_km": fits}, p, grid=np.asarray(grid, float), arm_se="bootstrap")
     out: dict = {}
     for r in tab.to_dict("records"):
         for q in ("surv", "se", "lower", "upper"):

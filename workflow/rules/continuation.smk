@@ -26,6 +26,8 @@ rule continuation_protocol:
         **code_version("continuation_protocol.py"),
         cfg=continuation_protocol_cfg(),
         ci_method=CONTINUATION["bootstrap"].get("ci_method", "transformed_wald"),
+        arm_se=CONTINUATION["bootstrap"].get("arm_se"),
+        outcomes=CONT_OUTCOMES,
     script:
         "../scripts/continuation_protocol.py"
 
@@ -170,6 +172,7 @@ rule continuation_ccw:
         **code_version("continuation_ccw.py"),
         cfg=continuation_protocol_cfg(),
         marker=CONTINUATION["interaction"]["marker"],
+        arm_se=CONTINUATION["bootstrap"].get("arm_se"),
     script:
         "../scripts/continuation_ccw.py"
 

@@ -61,6 +61,7 @@ rule simulation_chunk:
         seed=SIMULATION["seed"],
         naive_threshold_days=config["continuation"]["naive"]["stop_threshold_days"],
         estimability=CONTINUATION.get("estimability", {}),
+        arm_se=CONTINUATION["bootstrap"].get("arm_se"),
     script:
         "../scripts/simulation_chunk.py"
 

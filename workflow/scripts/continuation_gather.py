@@ -11,6 +11,7 @@ from icistop.continuation.tables import comparison_table, estimates_table, inter
 from icistop.continuation.bootstrap import gather  # noqa: E402
 from icistop.continuation.estimability import rules_from_config  # noqa: E402
 from icistop.runner import run_step  # noqa: E402
+from icistop.stats.intervals import arm_se_for  # noqa: E402
 from icistop.data.tableio import read_json, write_tsv  # noqa: E402
 
 
@@ -21,7 +22,8 @@ def main(smk):
     point = point_file["estimates"]
     rules = rules_from_config(smk.params.estimability)
     ci_method = smk.params.bootstrap.get("ci_method", "transformed_wald")
-    est = estimates_table(point, boot, ci_method, rules, tau=float(point_file["protocol"]["tau"]))
+    est = estimates_table(point, boot, ci_method, rules, tau=float(point_file["protocol"]["tau"]),
+                          arm_se=arm_se_for(smk.params.bootstrap.get("arm_se"), smk.wildcards.outcome))
     write_tsv(est, smk.output.estimates)
     write_tsv(interaction_table(point, boot, smk.params.marker, rules), smk.output.interaction)
     naive = pd.read_csv(smk.input.naive, sep="\t")

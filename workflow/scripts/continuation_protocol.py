@@ -11,7 +11,7 @@ from icistop.data.tableio import write_tsv  # noqa: E402
 
 def main(smk):
     p = protocol_from_config(smk.params.cfg)
-    write_tsv(protocol_table(p, smk.params.ci_method), smk.output.table)
+    write_tsv(protocol_table(p, smk.params.ci_method, smk.params.arm_se, smk.params.outcomes), smk.output.table)
 
 
 run_step(snakemake, main)  # noqa: F821

@@ -18,7 +18,7 @@ def main(smk):
     reps = chunk_replicates(int(prm.n_replicates), int(prm.n_chunks), int(smk.wildcards.chunk))
     df = run_chunk(prm.scenario, int(prm.scenario_index), reps, p, int(prm.n_patients), int(prm.n_boot),
                    int(prm.seed), float(prm.naive_threshold_days) / DAYS_PER_MONTH,
-                   rules=rules_from_config(dict(prm.estimability)))
+                   rules=rules_from_config(dict(prm.estimability)), arm_se=prm.arm_se)
     write_tsv(df, smk.output.table)
 
 

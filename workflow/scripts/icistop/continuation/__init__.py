@@ -8,6 +8,7 @@ engine, :mod:`icistop.stats.km` and :mod:`icistop.stats.cox_engine`, and :mod:`i
   ``fixed_duration_groups``)
 - :mod:`.landmark`     on vs off ICI at landmarks (``landmark_table``, ``landmark_km``)
 - :mod:`.timevarying`  time-varying Cox (``split_episodes``, ``timevarying_cox``)
+- :mod:`.arm_variance` working-Cox information SE of the per-strategy estimates
 - :mod:`.ccw`          clone-censor-weight emulation (``eligible``, ``build_clones``, ``estimate``, ``run_ccw``,
   ``weight_diagnostics``, ``km_table``)
 - :mod:`.bootstrap`    sharded nonparametric bootstrap and the marker-by-strategy interaction

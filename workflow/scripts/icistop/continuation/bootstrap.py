@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from icistop.continuation.arm_variance import arm_standard_errors, arm_terms
 from icistop.continuation.ccw import build_clones, clone_design, clone_weights, eligible, estimate, horizon_contrasts
 from icistop.continuation.protocol import Protocol
 from icistop.stats.cox_engine import CoxRefit, cox_arrays
@@ -85,13 +86,22 @@ def add_logratios(out: dict, p: Protocol) -> None:
         out[f"logratio_{h:g}"] = float(np.log(r)) if r and r > 0 else np.nan
 
 
-def ccw_point(panel: pd.DataFrame, p: Protocol, marker: str | None = "cr_at_landmark", se: bool = False) -> dict:
-    """Scalar CCW estimates (the quantities bootstrapped)."""
-    elig = panel[eligible(panel, p)].reset_index(drop=True)
-    clones = build_clones(elig, p)
-    res = estimate(clones, p, se=se)
+def ccw_point(panel: pd.DataFrame, p: Protocol, marker: str | None = "cr_at_landmark", se: bool = False,
+              prepared: dict | None = None) -> dict:
+    """Scalar CCW estimates (the quantities bootstrapped); with ``se`` also the known-weights SEs (``se_*``)
+    and the per-arm working-Cox SEs (``se_model_*``, :mod:`.arm_variance`). ``prepared``: the result of
+    :func:`icistop.continuation.ccw.run_ccw` on the same panel, protocol and ``se`` (reused, not refitted)."""
+    if prepared is None:
+        elig = panel[eligible(panel, p)].reset_index(drop=True)
+        clones = build_clones(elig, p)
+        res = estimate(clones, p, se=se)
+    else:
+        elig, clones, res = prepared["_elig"], prepared["_clones"], prepared
     out = {k: v for k, v in res.items() if not k.startswith("_")}
     add_logratios(out, p)
+    if se and len(clones["rows"]):
+        terms = res.get("_arm_terms") or arm_terms(elig, clones["rows"], p)
+        out.update(arm_standard_errors(terms, p))
     if marker:
         out.update(interaction_fit(clones, marker_at_time_zero(elig, p, marker), p, se=se))
     return out
@@ -179,7 +189,7 @@ def bootstrap_replicates(panel: pd.DataFrame, p: Protocol, replicates, seed: int
             est = {"error": f"{type(exc).__name__}: {exc}"}
         est["replicate"] = r
         rows.append(est)
-    df = pd.DataFrame(rows)
+    df = pd.DataFrame(rows) if rows else pd.DataFrame({"replicate": pd.Series(dtype=int)})
     cols = ["replicate"] + [c for c in df.columns if c != "replicate"]
     return df[cols]
 

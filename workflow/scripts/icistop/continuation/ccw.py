@@ -44,6 +44,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from icistop.continuation.arm_variance import arm_terms, surv_se
 from icistop.stats.km import conf_limits
 from icistop.continuation.panel import confounder_design
 from icistop.stats.logistic import logit_fit, logit_predict
@@ -399,29 +400,44 @@ def estimate(clones: dict, p: Protocol, se: bool = True) -> dict:
 
 
 def run_ccw(panel: pd.DataFrame, p: Protocol, se: bool = True) -> dict:
-    """Eligibility, cloning/censoring/weighting and estimation in one call (panel: all treated)."""
+    """Eligibility, cloning/censoring/weighting and estimation in one call (panel: all treated); with ``se``
+    also the per-arm working-Cox variance terms (``_arm_terms``, :func:`.arm_variance.arm_terms`)."""
     elig = panel[eligible(panel, p)].reset_index(drop=True)
     clones = build_clones(elig, p)
     res = estimate(clones, p, se=se)
-    res["_clones"] = clones
+    res["_clones"], res["_elig"] = clones, elig
+    if se and len(clones["rows"]):
+        res["_arm_terms"] = arm_terms(elig, clones["rows"], p)
     return res
 
 
-def km_table(res: dict, p: Protocol, grid: np.ndarray | None = None) -> pd.DataFrame:
-    """Weighted KM curves per arm on a grid (months since time zero) with pointwise 95% CI
-    (influence-function SE, weights treated as known; log-log transformed, as R ``survfit``, so the
-    limits stay in [0, 1]; none where S is 0 or 1). NaN after the arm's follow-up ends with S > 0."""
+KM_SE_METHODS = {"working_cox": "working-Cox information SE", "known_weights": "influence function, weights as known"}
+
+
+def km_table(res: dict, p: Protocol, grid: np.ndarray | None = None, arm_se: str = "working_cox") -> pd.DataFrame:
+    """Weighted KM curves per arm on a grid (months since time zero) with pointwise 95% CI, log-log
+    transformed as R ``survfit`` (limits in [0, 1]; none where S is 0 or 1). SE: ``arm_se`` "working_cox"
+    the working-Cox information SE of the result tables' per-arm rows (:mod:`.arm_variance`; needs
+    ``res["_arm_terms"]``, present when :func:`run_ccw` ran with ``se``), otherwise the influence-function SE
+    treating the weights as known; column ``se_method`` says which. NaN after the arm's follow-up ends with S > 0."""
+    terms = res.get("_arm_terms") if arm_se == "working_cox" else None
     clones = res["_clones"]
     rows = clones["rows"]
     grid = np.linspace(0, p.tau, int(p.tau * 4) + 1) if grid is None else grid
     out = []
     pid = rows["pid"].to_numpy()
+    se_method = KM_SE_METHODS["working_cox" if terms is not None else "known_weights"]
     for arm, label in ((0, "A (stop)"), (1, "B (continue)")):
         fit = res["_km"][arm]
         m = rows["arm"].to_numpy() == arm
-        for t in grid:
+        model_se = surv_se(*terms[arm], grid) if terms is not None else None
+        for i, t in enumerate(grid):
             s = fit.at(t)[0]
-            se = np.sqrt((cluster_sum(fit.influence_surv(t), pid[m]) ** 2).sum()) if t > 0 else 0.0
+            if model_se is not None:
+                se = float(model_se[i])
+            else:
+                se = np.sqrt((cluster_sum(fit.influence_surv(t), pid[m]) ** 2).sum()) if t > 0 else 0.0
             lo, hi = conf_limits(np.array([s]), np.array([se / s if s > 0 else np.nan]), "log-log")
-            out.append({"arm": label, "time": t, "surv": s, "se": se, "lower": float(lo[0]), "upper": float(hi[0])})
+            out.append({"arm": label, "time": t, "surv": s, "se": se, "lower": float(lo[0]), "upper": float(hi[0]),
+                        "se_method": se_method})
     return pd.DataFrame(out)

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 
 import pandas as pd
 
-from icistop.stats.intervals import CI_METHODS
+from icistop.stats.intervals import CI_METHODS, arm_se_for
 
 DEFAULT_CONFOUNDERS = ("age_at_ici_start", "ecog", "sidedness", "braf_v600e", "n_met_sites")
 
@@ -71,9 +71,12 @@ def protocol_from_config(cfg: dict | None, outcome: str | None = None) -> Protoc
     return Protocol(**kwargs)
 
 
-def protocol_table(p: Protocol, ci_method: str = "transformed_wald") -> pd.DataFrame:
+def protocol_table(p: Protocol, ci_method: str = "transformed_wald", arm_se=None, outcomes=("pfs", "os")) -> pd.DataFrame:
     """The target trial and its emulation, one row per protocol item (TARGET guideline items);
-    ``ci_method``: the configured bootstrap interval (``continuation.bootstrap.ci_method``)."""
+    ``ci_method``: the configured bootstrap interval (``continuation.bootstrap.ci_method``), ``arm_se``: the SE
+    of the per-strategy estimates under transformed_wald (``continuation.bootstrap.arm_se``, per outcome) of
+    the analysed ``outcomes``."""
+    model = [o for o in outcomes if arm_se_for(arm_se, o) == "working_cox"] if ci_method == "transformed_wald" else []
     reasons = ", ".join(p.allowed_continue_stop_reasons)
     msi = "MSI-H or dMMR metastatic colorectal cancer, " if p.require_msi_h_or_dmmr else "Metastatic colorectal cancer, "
     rows = [
@@ -103,7 +106,9 @@ def protocol_table(p: Protocol, ci_method: str = "transformed_wald") -> pd.DataF
          + ", ".join(f"{h:g}" for h in p.horizons) + f" months after time zero; RMST difference up to {p.tau:g} months; hazard ratio (B vs A).",
          "Weighted Kaplan-Meier per arm (counting process, time-varying weights), weighted Cox for the HR."),
         ("Analysis", "Per-protocol analysis with IPCW; 95% CIs from the nonparametric bootstrap over patients refitting "
-         f"the weights ({CI_METHODS[ci_method]}).",
+         f"the weights ({CI_METHODS[ci_method]})"
+         + (f"; per-strategy {' and '.join(o.upper() for o in model)} survival and RMST with the working-Cox "
+            "information SE instead of the bootstrap SE" if model else "") + ".",
          "Bootstrap replicates split into shards with deterministic seeds; naive (biased) comparisons and landmark analyses shown for contrast."),
     ]
     return pd.DataFrame(rows, columns=["item", "target_trial", "emulation"])

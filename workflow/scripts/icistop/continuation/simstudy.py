@@ -15,7 +15,10 @@ PFS and OS (one analysis panel each). Estimators and interval methods (column ``
   bootstrap replicates (patients resampled, weights refitted) and the report's own code,
   :func:`icistop.continuation.tables.estimates_table`, called once per ``ci_method`` on the same
   replicates: ``transformed_wald`` (the default) and ``percentile``, each with the report's
-  ``estimable`` flag. Reference rows, not offered by the report: ``known_weights`` (influence-function /
+  ``estimable`` flag; for the per-arm probabilities and RMST ``transformed_wald`` uses the SE the report uses for
+  that outcome (``continuation.bootstrap.arm_se``; default bootstrap for PFS, working-Cox for OS), and both
+  choices are also given as ``bootstrap_wald`` and ``working_cox_wald`` (:mod:`icistop.continuation.arm_variance`).
+  Reference rows, not offered by the report: ``known_weights`` (influence-function /
   robust sandwich SE treating the weights as known, on the same transformed scale as the default),
   ``plain_wald`` (estimate +/- z bootstrap SD on the natural scale; probabilities and differences only,
   shows where an untransformed interval fails) and ``transformed_sd`` (Wald on the transformed scale
@@ -36,7 +39,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
-from icistop.stats.intervals import CI_METHODS, log_interval, scale_of, wald_interval, z_value
+from icistop.stats.intervals import CI_METHODS, arm_se_for, log_interval, scale_of, wald_interval, z_value
 from icistop.continuation.bootstrap import bootstrap_replicates, ccw_point
 from icistop.continuation.panel import prepare_panel
 from icistop.continuation.estimability import Rules
@@ -46,7 +49,8 @@ from icistop.continuation.protocol import Protocol
 from icistop.continuation.tables import replicate_usable, estimates_table
 
 OUTCOMES = ("pfs", "os")
-REFERENCE_METHODS = ("known_weights", "plain_wald", "transformed_sd")
+ARM_METHODS = {"bootstrap_wald": "bootstrap", "working_cox_wald": "working_cox"}  # per-arm SE choices
+REFERENCE_METHODS = ("known_weights", "plain_wald", "transformed_sd", *ARM_METHODS)
 METHODS = (*CI_METHODS, *REFERENCE_METHODS)
 RESULT_COLUMNS = ["scenario", "replicate", "outcome", "estimator", "method", "estimand", "estimate", "se", "lower",
                   "upper", "estimable", "n_boot", "n_boot_failed", "boot_mean", "boot_sd_transformed", "events_A",
@@ -136,14 +140,17 @@ def _known_weights_interval(estimand: str, est: float, se: float, conf_level: fl
 
 
 def ccw_rows(point: dict, boot: pd.DataFrame, rules: Rules | None = None, conf_level: float = 0.95,
-             tau: float | None = None) -> list[dict]:
+             tau: float | None = None, arm_se: str = "working_cox") -> list[dict]:
     """Rows (method, estimand, estimate, se, lower, upper, estimable, ...) of every CCW estimand of the
     report for each interval method. The HR is returned as ``loghr`` (estimate and limits logged; the
     coverage is that of the printed HR interval); the SE of ``ratio_h`` on the natural scale
     (delta method from the log-scale SD)."""
     z = z_value(conf_level)
-    tables = {m: estimates_table(point, boot, m, rules, conf_level, tau).set_index("estimand") for m in CI_METHODS}
+    tables = {m: estimates_table(point, boot, m, rules, conf_level, tau, arm_se).set_index("estimand")
+              for m in CI_METHODS}
     base = tables["transformed_wald"]
+    arm_tables = {m: estimates_table(point, boot, "transformed_wald", rules, conf_level, tau, se).set_index("estimand")
+                  for m, se in ARM_METHODS.items()}
     rows = []
     for key in base.index:
         if key == "loghr":  # the report prints the HR row; loghr is its log
@@ -163,10 +170,11 @@ def ccw_rows(point: dict, boot: pd.DataFrame, rules: Rules | None = None, conf_l
         def natural_se(se):
             return se * est if key.startswith("ratio_") else se
 
-        for m, t in tables.items():
+        per_arm = key.startswith("surv_") or key in ("rmst_A", "rmst_B")
+        for m, t in (*tables.items(), *(arm_tables.items() if per_arm else ())):
             tr = t.loc[key]
             with np.errstate(divide="ignore", invalid="ignore"):
-                rows.append({**common, "method": m, "estimate": float(to(est)), "se": natural_se(float(tr["boot_se"])),
+                rows.append({**common, "method": m, "estimate": float(to(est)), "se": natural_se(float(tr["se"])),
                              "lower": float(to(tr["lower"])), "upper": float(to(tr["upper"])),
                              "estimable": bool(tr["estimable"])})
         estimable = bool(r["estimable"])
@@ -187,9 +195,10 @@ def ccw_rows(point: dict, boot: pd.DataFrame, rules: Rules | None = None, conf_l
 
 
 def estimate_all(panel: pd.DataFrame, p: Protocol, n_boot: int, boot_seed: int, naive_threshold: float,
-                 rules: Rules | None = None, conf_level: float = 0.95) -> list[dict]:
+                 rules: Rules | None = None, conf_level: float = 0.95, arm_se=None) -> list[dict]:
     """One replicate and outcome (``p.outcome`` names it; ``panel`` must match): rows (estimator,
-    method, estimand, estimate, se, lower, upper, estimable, ...)."""
+    method, estimand, estimate, se, lower, upper, estimable, ...). ``arm_se``: the config's
+    ``continuation.bootstrap.arm_se`` (None: the default per outcome)."""
     rows = []
 
     def model_rows(estimator, res):
@@ -209,7 +218,7 @@ def estimate_all(panel: pd.DataFrame, p: Protocol, n_boot: int, boot_seed: int, 
     model_rows("landmark", landmark_analysis(panel, p.landmark, p))
     pt = ccw_point(panel, p, marker=None, se=True)
     boot = bootstrap_replicates(panel, p, range(n_boot), boot_seed, marker=None)
-    for r in ccw_rows(pt, boot, rules, conf_level, p.tau):
+    for r in ccw_rows(pt, boot, rules, conf_level, p.tau, arm_se_for(arm_se, p.outcome)):
         rows.append({"estimator": "ccw", **r})
     for r in rows:
         r["n_eligible"] = pt["n_eligible"]
@@ -275,7 +284,8 @@ def scenario_truth(scenario: dict, p: Protocol, n: int, seed: int) -> dict:
 
 
 def run_chunk(scenario: dict, scenario_index: int, replicates, p: Protocol, n_patients: int, n_boot: int,
-              seed: int, naive_threshold: float, outcomes=OUTCOMES, rules: Rules | None = None) -> pd.DataFrame:
+              seed: int, naive_threshold: float, outcomes=OUTCOMES, rules: Rules | None = None,
+              arm_se=None) -> pd.DataFrame:
     """All estimators on the given replicates of one scenario: one cohort and one endpoint derivation per
     replicate, analysed for each outcome (bootstrap seed = replicate seed, so PFS and OS resample the
     same patients, as the workflow does). Rows per replicate x outcome x estimator x method x estimand."""
@@ -288,7 +298,7 @@ def run_chunk(scenario: dict, scenario_index: int, replicates, p: Protocol, n_pa
         panels = tables_to_panels(tables, outcomes)
         for outcome in outcomes:
             rows = estimate_all(panels[outcome], replace(p, outcome=outcome), n_boot, boot_seed=s,
-                                naive_threshold=naive_threshold, rules=rules)
+                                naive_threshold=naive_threshold, rules=rules, arm_se=arm_se)
             for r in rows:
                 r.update(scenario=scenario["name"], replicate=int(rep), outcome=outcome)
             out.extend(rows)
@@ -347,7 +357,8 @@ def _main(argv=None) -> None:
                     continue
                 reps = chunk_replicates(opt["n_replicates"], opt["n_chunks"], c)
                 jobs.append((path, ex.submit(run_chunk, sc, i, reps, p, opt["n_patients"], opt["n_boot"], opt["seed"],
-                                             naive_threshold, tuple(a.outcomes), rules)))
+                                             naive_threshold, tuple(a.outcomes), rules,
+                                             cont["bootstrap"].get("arm_se"))))
         for path, fut in jobs:
             fut.result().to_csv(path, sep="\t", index=False, float_format="%.10g")
             print(f"done {path} ({time.time() - t0:.0f} s)", flush=True)

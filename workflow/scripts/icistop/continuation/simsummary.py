@@ -168,7 +168,7 @@ def markdown_table(summary: pd.DataFrame, estimator: str = "ccw") -> str:
     per interval method the mean model SE and the coverage (MC SE); the share flagged not estimable by the
     report (default method). Coverage outside 92-98 % is bold."""
     s = summary[summary["estimator"] == estimator]
-    methods = [m for m in (*CI_METHODS, "known_weights") if m in set(s["method"])]
+    methods = [m for m in (*CI_METHODS, "working_cox_wald", "bootstrap_wald", "known_weights") if m in set(s["method"])]
     head = ["scenario", "outcome", "estimand", "truth", "bias (MC SE)", "emp. SE"]
     for m in methods:
         head += [f"{m} SE", f"{m} coverage"]

@@ -13,11 +13,12 @@ import re
 import numpy as np
 import pandas as pd
 
-from icistop.stats.intervals import CI_METHOD_LABELS, bootstrap_interval, log_interval, scale_of, wald_interval
+from icistop.stats.intervals import (ARM_SE_METHODS, CI_METHOD_LABELS, bootstrap_interval, log_interval, scale_of,
+                                     wald_interval)
 from icistop.continuation.estimability import (ARM_NAMES, Rules, ci_ratio_reason, events_reason, events_text, failed_reason,
                            first_reason)
 
-ESTIMATE_COLUMNS = ["estimand", "estimate", "boot_se", "lower", "upper", "ci_method", "percentile_lower",
+ESTIMATE_COLUMNS = ["estimand", "estimate", "se", "boot_se", "lower", "upper", "ci_method", "percentile_lower",
                     "percentile_upper", "n_boot", "n_boot_failed", "known_weights_se", "events_A", "events_B",
                     "n_followed_A", "n_followed_B", "estimable", "reason"]
 COMPARISON_COLUMNS = ["method", "label", "population", "time_origin", "estimand", "estimate", "lower", "upper",
@@ -81,10 +82,14 @@ def _structural_reason(key: str, point: dict, arms: list[str], horizon: str) -> 
 
 
 def estimates_table(point: dict, boot: pd.DataFrame, ci_method: str = "transformed_wald", rules: Rules | None = None,
-                    conf_level: float = 0.95, tau: float | None = None) -> pd.DataFrame:
-    """CCW estimands: point estimate, bootstrap SE and CI by ``ci_method`` (range-respecting, see
-    :mod:`icistop.stats.intervals`), the percentile CI alongside, replicates used / failed, the known-weights SE,
-    events per arm, and whether the estimate may be printed (``estimable``, ``reason``)."""
+                    conf_level: float = 0.95, tau: float | None = None, arm_se: str = "working_cox") -> pd.DataFrame:
+    """CCW estimands: point estimate, the SE behind the CI (``se``), the bootstrap SE, the CI by ``ci_method``
+    (range-respecting, see :mod:`icistop.stats.intervals`), the percentile CI alongside, replicates used /
+    failed, the known-weights SE, events per arm, and whether the estimate may be printed (``estimable``,
+    ``reason``). With ``transformed_wald`` the per-arm probabilities and RMST take their SE from ``arm_se``:
+    ``working_cox`` (the point's ``se_model_*``, :mod:`icistop.continuation.arm_variance`) or ``bootstrap``."""
+    if arm_se not in ARM_SE_METHODS:
+        raise ValueError(f"arm_se must be one of {sorted(ARM_SE_METHODS)}")
     rules = rules or Rules()
     rows = []
     keys = [k for k in point if re.match(r"(surv_[AB]|diff|ratio)_[\d.]+$", k) or k in ("rmst_A", "rmst_B", "rmst_diff",
@@ -101,14 +106,20 @@ def estimates_table(point: dict, boot: pd.DataFrame, ci_method: str = "transform
         values, n_failed = replicate_usable(boot, key, "cox_converged" if key in ("hr", "loghr") else None)
         row.update(n_boot=len(values), n_boot_failed=n_failed)
         if reason:
-            row.update(estimate=np.nan, boot_se=np.nan, lower=np.nan, upper=np.nan, percentile_lower=np.nan,
+            row.update(estimate=np.nan, se=np.nan, boot_se=np.nan, lower=np.nan, upper=np.nan, percentile_lower=np.nan,
                        percentile_upper=np.nan, estimable=False, reason=reason)
             rows.append(row)
             continue
         scale = scale_of(key)
-        lo, hi, se = bootstrap_interval(row["estimate"], values, scale, ci_method, conf_level, tau)
+        lo, hi, bse = bootstrap_interval(row["estimate"], values, scale, ci_method, conf_level, tau)
         plo, phi, _ = bootstrap_interval(row["estimate"], values, scale, "percentile", conf_level, tau)
-        row.update(boot_se=se, lower=lo, upper=hi, percentile_lower=plo, percentile_upper=phi)
+        se = bse
+        if arm_se == "working_cox" and ci_method == "transformed_wald" and arms != ["A", "B"] \
+                and f"se_model_{key}" in point:
+            se = _num(point[f"se_model_{key}"])
+            lo, hi = wald_interval(row["estimate"], se, scale, conf_level, tau)
+            row["ci_method"] = ARM_SE_METHODS[arm_se]
+        row.update(se=se, boot_se=bse, lower=lo, upper=hi, percentile_lower=plo, percentile_upper=phi)
         reason = first_reason(
             events_reason({ARM_NAMES[a]: v for a, v in events.items()}, rules) if len(arms) == 2 else None,
             ci_ratio_reason(lo, hi, rules) if scale == "log" else None,

@@ -195,10 +195,10 @@ def horizon_count_table(analysis_data: pd.DataFrame, markers: list[dict], months
 
 
 def continuation_table(estimates: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """The site's CCW estimates (``ccw_estimates.tsv`` per outcome): estimate, bootstrap SE, CI."""
+    """The site's CCW estimates (``ccw_estimates.tsv`` per outcome): estimate, the SE behind its CI, CI."""
     frames = []
     for outcome, est in estimates.items():
-        e = est.rename(columns={"boot_se": "se"}).assign(outcome=outcome)
+        e = (est if "se" in est else est.rename(columns={"boot_se": "se"})).assign(outcome=outcome)
         frames.append(e.reindex(columns=CONTINUATION_COLUMNS))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=CONTINUATION_COLUMNS)
 

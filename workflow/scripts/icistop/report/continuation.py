@@ -21,6 +21,7 @@ import re
 import numpy as np
 import pandas as pd
 
+from icistop.stats.intervals import ARM_SE_METHODS
 from icistop.report.privacy import suppress_count
 from icistop.report.context import (SectionResult, add_figure, add_table, figure_spec, frame_from_cells, key_cell,
                              new_section, read_tsv, require_columns, table_spec)
@@ -159,6 +160,9 @@ def horizon_table(est: pd.DataFrame) -> pd.DataFrame | None:
     return pd.DataFrame(rows)
 
 
+PER_ARM = r"(surv_[AB]_[\d.]+|rmst_[AB])$"  # per-strategy estimands of ccw_estimates.tsv
+
+
 def bootstrap_note(est: pd.DataFrame) -> str | None:
     """'500 bootstrap replicates; 8 failed or diverged for the HR (left out).' from ccw_estimates.tsv."""
     if "n_boot" not in est or not est["n_boot"].notna().any():
@@ -175,16 +179,29 @@ def bootstrap_note(est: pd.DataFrame) -> str | None:
     return text + "."
 
 
+def arm_ci_text(est: pd.DataFrame) -> str:
+    """': <method>' of the per-strategy rows' intervals (``ci_method`` of ccw_estimates.tsv; '' when absent)."""
+    if "ci_method" not in est:
+        return ""
+    rows = est[est["estimand"].astype(str).str.match(PER_ARM)]
+    return f": {rows['ci_method'].dropna().iloc[0]}" if rows["ci_method"].notna().any() else ""
+
+
 def followed_note(est: pd.DataFrame, k: int = 0) -> str | None:
     """Who carries each arm after its decision window (the per-strategy estimates rest on them)."""
     if not {"n_followed_A", "n_followed_B"} <= set(est.columns) or not est["n_followed_A"].notna().any():
         return None
     a, b = int(est["n_followed_A"].dropna().iloc[0]), int(est["n_followed_B"].dropna().iloc[0])
-    return (f"After the grace period strategy A rests on the {suppress_count(a, k)} eligible patients who stopped "
+    text = (f"After the grace period strategy A rests on the {suppress_count(a, k)} eligible patients who stopped "
             f"within it, strategy B on the {suppress_count(b, k)} who continued to planned completion (weighted "
-            "to stand for all eligible patients). Per-strategy survival near 100% in an arm carried by few "
-            "heavily weighted patients can have intervals that are too narrow (the workflow's simulation study, "
-            "benchmarks/simulation_study.md); its differences, ratios and HRs covered as intended.")
+            "to stand for all eligible patients). ")
+    if arm_ci_text(est) == f": {ARM_SE_METHODS['working_cox']}":
+        return text + ("Per-strategy intervals use the working-Cox information SE (see Methods), which lets the few "
+                       "heavily weighted patients add the variance they carry; with the bootstrap SE such intervals "
+                       "were too narrow in the workflow's simulation study (benchmarks/simulation_study.md).")
+    return text + ("Per-strategy survival near 100% in an arm carried by few heavily weighted patients can have "
+                   "bootstrap intervals that are too narrow (the workflow's simulation study, "
+                   "benchmarks/simulation_study.md); its differences, ratios and HRs covered as intended.")
 
 
 def weight_summary(weights: pd.DataFrame, censoring: pd.DataFrame | None, k: int = 0) -> pd.DataFrame:
@@ -241,15 +258,16 @@ def continuation_section(files: dict, outcomes, k: int = 0) -> SectionResult:
                 name = f"continuation_{o}_strategies"
                 notes = [n for n in (bootstrap_note(est), followed_note(est, k)) if n]
                 add_table(sec, table_spec(name, f"{o.upper()} per strategy in the emulated trial (weighted "
-                                                "Kaplan-Meier, bootstrap 95% CI).", ht, notes=notes))
+                                                f"Kaplan-Meier, 95% CI{arm_ci_text(est)}).", ht, notes=notes))
                 tables[name] = ht
         if f"{o}_km" in files:
             km = read_tsv(files[f"{o}_km"])
             fig_name = f"continuation_{o}_ccw_km"
             figures[fig_name] = curve_figure(km, None, group="arm", ylabel=f"{o.upper()} (weighted)",
                                              xlabel="Months since time zero")
+            how = f" ({km['se_method'].dropna().iloc[0]})" if "se_method" in km and km["se_method"].notna().any() else ""
             add_figure(sec, figure_spec(fig_name, f"Emulated trial: weighted Kaplan-Meier {o.upper()} per "
-                                              "strategy with pointwise 95% CI (weights treated as known).",
+                                              f"strategy with pointwise 95% CI{how}.",
                                               "Weighted survival curves per strategy"))
         if f"{o}_weights" in files:
             w = read_tsv(files[f"{o}_weights"])
@@ -313,6 +331,9 @@ def _values(comp: pd.DataFrame, est: pd.DataFrame | None) -> dict:
             total = (est["n_boot"].fillna(0) + failed).max()
             out["n_boot"] = int(total) if est["n_boot"].notna().any() else None
             out["n_boot_failed"] = int(est["n_boot_failed"].fillna(0).max()) if "n_boot_failed" in est else 0
-        if "ci_method" in est and est["ci_method"].notna().any():
-            out["ci_method"] = str(est["ci_method"].dropna().iloc[0])
+        if "ci_method" in est:  # comparisons and per-arm estimates may use different SEs (tables.ARM_SE_METHODS)
+            per_arm = est["estimand"].astype(str).str.match(PER_ARM)
+            for name, rows in (("ci_method", est[~per_arm]), ("arm_ci_method", est[per_arm])):
+                if rows["ci_method"].notna().any():
+                    out[name] = str(rows["ci_method"].dropna().iloc[0])
     return out

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from icistop.biomarkers.markers import POPULATIONS, population_endpoint, population_markers, population_text
 from icistop.cohort.covariates import describe_derived
-from icistop.stats.intervals import CI_METHOD_LABELS, CI_METHODS
+from icistop.stats.intervals import ARM_SE_METHODS, CI_METHOD_LABELS, CI_METHODS, arm_se_for
 from icistop.report.format import label, list_words, months_list
 
 DAYS_PER_MONTH_TEXT = "days / 30.4375"
@@ -237,6 +237,14 @@ def ci_method_of(results: dict | None, configured: str | None) -> str:
     return configured or "transformed_wald"
 
 
+def arm_se_of(results: dict | None, configured, outcome: str) -> str:
+    """The SE behind the per-arm intervals of ``outcome`` (``continuation.bootstrap.arm_se``): read from the
+    per-arm rows' ``ci_method`` (``arm_ci_method`` of the continuation section), else the configured one."""
+    labels = {v: k for k, v in ARM_SE_METHODS.items()}
+    label = (((results or {}).get("by_outcome") or {}).get(outcome) or {}).get("arm_ci_method")
+    return labels[label] if label in labels else arm_se_for(configured, outcome)
+
+
 def continuation_paragraphs(continuation: dict | None, results: dict | None = None) -> list[str] | None:
     """``results``: values of the continuation section (the CI method and estimability as the tables
     have them), so that the text describes what was computed."""
@@ -286,11 +294,32 @@ def continuation_paragraphs(continuation: dict | None, results: dict | None = No
         seed = boot.get("seed")
         shards = boot.get("n_shards")
         method = ci_method_of(results, boot.get("ci_method"))
+        setting = boot.get("arm_se")
+        setting = setting if isinstance(setting, str) or setting is None else {o: setting.get(o) for o in ("pfs", "os")
+                                                                                if setting.get(o)}
+        outcomes = [str(o) for o in (c.get("outcomes") or ["pfs"])]
+        model = [o.upper() for o in outcomes if method == "transformed_wald"
+                 and arm_se_of(results, setting, o) == "working_cox"]
+        curves = {o.upper(): arm_se_for(setting, o) for o in outcomes}
+        arm_text = ""
+        if model:
+            arm_text = (f" Intervals of the per-strategy {' and '.join(model)} survival probabilities and restricted "
+                        "means use, on the same transformed scales, a working-Cox information SE instead: the "
+                        "variance of the weighted "
+                        "Kaplan-Meier estimate when each clone's hazard is proportional to exp(beta'X), beta from an "
+                        "unweighted Cox model of the outcome on the clones of both strategies (one baseline hazard "
+                        "each) with the baseline confounders, the best response so far and, for overall survival, "
+                        "progression so far and progression while on ICI (Greenwood's variance when all weights are "
+                        "1); in the simulation study the bootstrap SE undercovered these estimates where a few "
+                        "heavily weighted patients carry a strategy.")
         out.append(f"Confidence intervals of the emulation: {CI_METHODS[method]}, from {n_boot} "
                    f"resamples of patients refitting the weights (seed {seed}; replicates computed in {shards} shards, "
                    "each replicate seeded by its index); replicates whose Cox fit did not converge are left out and "
-                   "counted. Curves of the weighted Kaplan-Meier estimates show pointwise log-log intervals from the "
-                   "influence-function SE (weights treated as known). Model-based intervals of the naive, landmark "
+                   "counted." + arm_text + " Curves of the weighted Kaplan-Meier estimates show pointwise log-log intervals from "
+                   + list_words(dict.fromkeys([("the working-Cox information SE" if m == "working_cox" else
+                                  "the influence-function SE (weights treated as known)")
+                                 + (f" ({o})" if len(set(curves.values())) > 1 else "") for o, m in curves.items()]))
+                   + ". Model-based intervals of the naive, landmark "
                    "and time-varying analyses are Wald intervals on the log scale (hazard ratios) and the Fisher z "
                    "scale (differences of probabilities).")
     est = c.get("estimability") or Tracked({}, "continuation.estimability", c._seen)

@@ -39,6 +39,24 @@ CI_METHOD_LABELS = {
     "percentile": "bootstrap percentile",
 }
 
+# SE of the per-strategy probabilities and restricted means under ``transformed_wald`` (config
+# ``continuation.bootstrap.arm_se``, per outcome) and the label the result tables print for it
+ARM_SE_METHODS = {"working_cox": "working-Cox information SE, transformed-scale Wald",
+                  "bootstrap": CI_METHOD_LABELS["transformed_wald"]}
+DEFAULT_ARM_SE = {"pfs": "bootstrap", "os": "working_cox"}
+
+
+def arm_se_for(setting, outcome: str) -> str:
+    """The per-arm SE of ``outcome`` from the config value ``continuation.bootstrap.arm_se``: one method for
+    every outcome, or a mapping outcome -> method (missing outcomes and None: :data:`DEFAULT_ARM_SE`)."""
+    if isinstance(setting, str):
+        method = setting
+    else:
+        method = (setting or {}).get(outcome, DEFAULT_ARM_SE.get(outcome, "bootstrap"))
+    if method not in ARM_SE_METHODS:
+        raise ValueError(f"arm_se must be one of {sorted(ARM_SE_METHODS)}, got {method!r}")
+    return method
+
 
 def z_value(conf_level: float = 0.95) -> float:
     return float(norm.ppf(1 - (1 - conf_level) / 2))
