@@ -8,6 +8,10 @@ process, and reports the median of ``--repeats`` timings and the largest differe
   duplicated patients, after = frequency weights on the fixed clone structure.
 - ``survival_compare``: log-rank, Cox, PH checks and time-split HRs of all groupings.
 - ``harrell_c``: Harrell's C of a 3-level score on the stop cohort.
+- ``harrell_c_continuous``: Harrell's C of a continuous score (no score ties) on all patients.
+- ``discrimination``: the biomarker_discrimination rule's computation (C, AUC, 200 optimism resamples,
+  calibration) for the from-start population; values compared = the apparent C and AUC (the optimism
+  differs by design above ``biomarkers.discrimination.optimism_max_n``).
 - ``horizon_fisher``: the recurrence-by-horizon table of all markers (before: exact r x c Fisher
   at any size; after: Pearson chi-square beyond ``exact_rxc_max_work``, so p-values of some markers
   differ by design); capped by ``--timeout``.
@@ -69,6 +73,24 @@ elif task == "harrell_c":
     e = stop["pfs_event"].to_numpy(float)
     sec, out = timed(lambda: disc.harrell_c(t, e, score))
     res = {"seconds": sec, "values": [out["c"]]}
+elif task == "harrell_c_continuous":
+    from icistop.stats import discrimination as disc
+    t = ep["time_on_ici"].to_numpy(float)
+    e = ep["pfs_event"].to_numpy(float) if "pfs_event" in ep else ep["os_event"].to_numpy(float)
+    score = np.random.default_rng(2).normal(size=len(t)) - 0.01 * t
+    sec, out = timed(lambda: disc.harrell_c(t, e, score))
+    res = {"seconds": sec, "values": [out["c"]]}
+elif task == "discrimination":
+    from icistop.biomarkers.discrimination import discrimination_analysis
+    from icistop.biomarkers.markers import prepare_analysis_data
+    try:
+        from icistop.biomarkers.populations import population_config
+    except ImportError:  # before the populations module (commit 5b091a7 and earlier)
+        from icistop.biomarkers.markers import population_config
+    bcfg = population_config(json.loads(json.dumps(cfg["biomarkers"])), "from_start")
+    data, _ = prepare_analysis_data(ep, None, bcfg)
+    sec, (metrics, _) = timed(lambda: discrimination_analysis(data, bcfg))
+    res = {"seconds": sec, "values": pd.to_numeric(metrics["apparent"], errors="coerce").tolist()}
 elif task == "horizon_fisher":
     from icistop.biomarkers.horizon import horizon_fisher
     from icistop.biomarkers.markers import prepare_analysis_data
@@ -99,7 +121,8 @@ def main(argv=None) -> None:
     ap.add_argument("--timeout", type=float, default=1200)
     ap.add_argument("--tasks", nargs="+", default=["bootstrap_replicate", "survival_compare", "harrell_c",
                                                    "horizon_fisher"])
-    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "before_after.tsv"))
+    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "before_after.tsv"),
+                    help="rows are added to this table (a row of the same size, task and before commit is replaced)")
     args = ap.parse_args(argv)
     sys.path.insert(0, str(ROOT / "benchmarks"))
     from scale import prepare_endpoints  # noqa: E402
@@ -127,7 +150,14 @@ def main(argv=None) -> None:
                 print(rows[-1], flush=True)
         finally:
             subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(before)], capture_output=True)
-    pd.DataFrame(rows).to_csv(args.out, sep="\t", index=False, float_format="%.4g")
+    new = pd.DataFrame(rows)
+    out = Path(args.out)
+    if out.exists():
+        old = pd.read_csv(out, sep="\t")
+        key = ["n_patients", "task", "before_commit"]
+        old = old[~old.set_index(key).index.isin(new.set_index(key).index)]
+        new = pd.concat([old, new], ignore_index=True)
+    new.to_csv(out, sep="\t", index=False, float_format="%.4g")
 
 
 if __name__ == "__main__":

@@ -23,18 +23,36 @@ after checking that the two runs analysed the same data: every row that does not
 (naive and landmark ``model_wald``, ``ccw`` ``known_weights``; truth, mean estimate, bias, empirical and model
 SE, coverage) must agree to ``--tol`` (relative), otherwise nothing is written. A full run of the study with the
 current code gives all these rows at once (about four hours on 2 cores with 200 bootstrap replicates).
+
+Second step (``--pfs-full DIR ...``, no point summary): the PFS per-arm RMST rows of the default and of
+``bootstrap_wald`` are replaced by those of a PFS run with the bootstrap on all replicates, pooled from run
+directories that split the replicates (the first 200, then ``--first-replicate 200``):
+
+    PYTHONPATH=workflow/scripts python -m icistop.continuation.simstudy --out /tmp/sim_pfs --n-replicates 200 \
+        --outcomes pfs --jobs 2
+    PYTHONPATH=workflow/scripts python -m icistop.continuation.simstudy --out /tmp/sim_pfs2 --n-replicates 500 \
+        --first-replicate 200 --outcomes pfs --jobs 2
+    PYTHONPATH=workflow/scripts python benchmarks/simulation_arm_se_update.py --pfs-full /tmp/sim_pfs /tmp/sim_pfs2
+
+Every other PFS row of the pooled run (bootstrap intervals of the differences, ratios and HR, per-arm
+survival, naive, landmark) must equal the table's to ``--tol``: a check that the committed rows and the
+new run come from the same code and data.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
+import json
 import re
+import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "workflow" / "scripts"))
 TABLE = ROOT / "benchmarks" / "simulation_study_results.tsv"
 KEYS = ["scenario", "outcome", "estimator", "method", "estimand"]
 PER_ARM = re.compile(r"(surv_[AB]_[\d.]+|rmst_[AB])$")
@@ -102,18 +120,78 @@ def merge(committed: pd.DataFrame, point: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
+def pooled_summary(run_dirs: list[str]) -> pd.DataFrame:
+    """Summary of the replicates of several runs of the same scenarios (e.g. replicates 0-199 and a
+    ``--first-replicate 200`` extension): the truth files must be identical and no replicate repeated."""
+    from icistop.continuation.simsummary import summarise
+
+    dirs = [Path(d) for d in run_dirs]
+    truths = {f.name: f.read_text() for f in sorted(dirs[0].glob("truth_*.json"))}
+    for d in dirs[1:]:
+        if {f.name: f.read_text() for f in sorted(d.glob("truth_*.json"))} != truths:
+            raise SystemExit(f"{d}: truth files differ from {dirs[0]}")
+    res = pd.concat([pd.read_csv(d / "replicates.tsv", sep="\t") for d in dirs], ignore_index=True)
+    keys = ["scenario", "replicate", "outcome", "estimator", "method", "estimand"]
+    if res.duplicated(keys).any():
+        raise SystemExit("a replicate appears in more than one run")
+    res = res.sort_values(keys, kind="mergesort").reset_index(drop=True)
+    order = list(pd.unique(res["scenario"]))
+    summary = summarise(res, {name[len("truth_"):-len(".json")]: json.loads(text) for name, text in truths.items()},
+                        order=order)
+    # the precision of the committed table (and of simstudy's summary.tsv)
+    return pd.read_csv(io.StringIO(summary.to_csv(sep="\t", index=False, float_format="%.6g")), sep="\t")
+
+
+def replace_pfs_per_arm_rmst(table: pd.DataFrame, full: pd.DataFrame, tol: float) -> pd.DataFrame:
+    """Put the per-arm RMST rows (default and ``bootstrap_wald``) of a full PFS run with the bootstrap (all
+    replicates) in place of the 200-replicate ones, after checking that every other PFS row of the full run
+    agrees with the table."""
+    full = full[full["outcome"] == "pfs"]
+
+    def rmst_rows(t):
+        return ((t["outcome"] == "pfs") & (t["estimator"] == "ccw") & t["estimand"].isin(["rmst_A", "rmst_B"])
+                & t["method"].isin(["transformed_wald", "bootstrap_wald"]))
+
+    new = full[rmst_rows(full)]
+    check_rows = full[~rmst_rows(full)]
+    a = table.set_index(KEYS).reindex(check_rows.set_index(KEYS).index)
+    if a["n_rep"].isna().any():
+        raise SystemExit(f"rows of the full PFS run missing from the table:\n{a[a['n_rep'].isna()].index[:5].tolist()}")
+    b = check_rows.set_index(KEYS)
+    worst = 0.0
+    for c in COMPARED:
+        x, y = a[c].to_numpy(float), b[c].to_numpy(float)
+        same = (np.isnan(x) & np.isnan(y)) | (np.abs(x - y) <= tol * np.maximum(np.abs(x), 1e-12))
+        if not same.all():
+            raise SystemExit(f"the full PFS run differs from the table in {c}:\n"
+                             f"{check_rows[~same][KEYS].head().to_string()}")
+        with np.errstate(invalid="ignore"):
+            worst = max(worst, float(np.nanmax(np.abs(x - y) / np.maximum(np.abs(x), 1e-12))))
+    print(f"full PFS run: {len(check_rows)} other PFS rows agree with the table (max relative difference {worst:.2g}); "
+          f"{len(new)} per-arm RMST rows replaced")
+    return pd.concat([table[~rmst_rows(table)], new[table.columns]], ignore_index=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("point_summary", help="summary.tsv of a --n-boot 0 run")
+    ap.add_argument("point_summary", nargs="?", help="summary.tsv of a --n-boot 0 run")
+    ap.add_argument("--pfs-full", nargs="+", default=None,
+                    help="run directories of a PFS run with the bootstrap on all replicates (e.g. replicates 0-199 "
+                         "and 200-499): its per-arm RMST rows replace the 200-replicate ones")
     ap.add_argument("--table", default=str(TABLE))
     ap.add_argument("--tol", type=float, default=1e-6)
     ap.add_argument("--pfs-rmst", default=None, help="summary.tsv of a PFS run with the bootstrap (e.g. --n-replicates "
                     "200 --outcomes pfs): its per-arm RMST default rows are added (transformed_wald, bootstrap_wald)")
     a = ap.parse_args()
     committed = pd.read_csv(a.table, sep="\t")
-    point = pd.read_csv(a.point_summary, sep="\t")
-    print(check_same_data(committed, point, a.tol).to_string())
-    merged = merge(committed, point)
+    if a.point_summary:
+        point = pd.read_csv(a.point_summary, sep="\t")
+        print(check_same_data(committed, point, a.tol).to_string())
+        merged = merge(committed, point)
+    else:
+        merged = committed
+    if a.pfs_full:
+        merged = replace_pfs_per_arm_rmst(merged, pooled_summary(a.pfs_full), a.tol)
     if a.pfs_rmst:
         extra = pd.read_csv(a.pfs_rmst, sep="\t")
         extra = extra[per_arm_default(extra) & extra["estimand"].isin(["rmst_A", "rmst_B"])

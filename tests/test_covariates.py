@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from icistop.biomarkers.markers import population_config, prepare_analysis_data
+from icistop.biomarkers.markers import prepare_analysis_data
+from icistop.biomarkers.populations import population_config
 from icistop.cohort.covariates import derive_covariates, describe_derived
 from icistop.report.findings import biomarker_sentences
 from icistop.report.methods import methods_sections

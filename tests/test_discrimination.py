@@ -97,6 +97,39 @@ def test_bootstrap_optimism_is_seeded():
     assert a["n_boot_used"].iloc[0] == 20
 
 
+def test_bootstrap_optimism_subsample_scales_by_size():
+    """Above max_n the resamples come from a seeded random subsample and the optimism is scaled by
+    sqrt(max_n / n); the apparent value is the full data's; max_n >= n changes nothing."""
+    rng = np.random.default_rng(11)
+    n, m, cols = 600, 200, [f"x{i}" for i in range(6)]
+    df = pd.DataFrame(rng.normal(size=(n, 6)), columns=cols)
+    df["time"] = rng.exponential(np.exp(-0.5 * df["x0"]))
+    df["event"] = (rng.random(n) < 0.7).astype(float)
+
+    def fit(d):
+        return np.linalg.lstsq(d[cols].to_numpy(), -np.log(d["time"].to_numpy()), rcond=None)[0]
+
+    def evaluate(model, d):
+        return {"harrell_c": disc.harrell_c(d["time"], d["event"], d[cols].to_numpy() @ model)["c"]}
+
+    full = disc.bootstrap_optimism(df, fit, evaluate, 30, seed=3)
+    pd.testing.assert_frame_equal(full, disc.bootstrap_optimism(df, fit, evaluate, 30, seed=3, max_n=n))
+    assert full["optimism_method"].iloc[0] == "bootstrap" and full["optimism_n"].iloc[0] == n
+    sub = disc.bootstrap_optimism(df, fit, evaluate, 30, seed=3, max_n=m)
+    # by hand: the same subsample, the same resamples, Harrell's definition, then x sqrt(m / n)
+    r = np.random.default_rng(3)
+    part = df.iloc[np.sort(r.choice(n, size=m, replace=False))].reset_index(drop=True)
+    diffs = []
+    for _ in range(30):
+        boot = part.iloc[r.integers(0, m, size=m)].reset_index(drop=True)
+        model = fit(boot)
+        diffs.append(evaluate(model, boot)["harrell_c"] - evaluate(model, part)["harrell_c"])
+    assert sub["apparent"].iloc[0] == full["apparent"].iloc[0]
+    assert sub["optimism"].iloc[0] == pytest.approx(np.mean(diffs) * np.sqrt(m / n), rel=1e-12)
+    assert np.mean(diffs) > 0.005  # six covariates, five of them noise: a real optimism to scale
+    assert sub["optimism_n"].iloc[0] == m and "subsample of 200 of 600" in sub["optimism_method"].iloc[0]
+
+
 def test_calibration_groups():
     rng = np.random.default_rng(5)
     n = 300
@@ -122,17 +155,25 @@ def _brute_pairs(t, e, s):
     return conc, disc_, tied
 
 
-@pytest.mark.parametrize("block", [1, 3, 64, 5000])
-def test_blocked_pair_counts_equal_brute_force(block):
-    """The O(n log n) blocked count equals the all-pairs definition, with tied times (runs longer
-    than a block), tied scores and censored ties."""
-    rng = np.random.default_rng(block)
-    n = 700
-    t = rng.integers(0, 40, n).astype(float)
-    t[:30] = 7.0  # a long tie run
+@pytest.mark.parametrize("seed,n,n_times,n_scores", [(1, 700, 40, 6), (2, 500, 500, 500), (3, 300, 3, 2),
+                                                    (4, 2, 2, 2), (5, 1, 1, 1), (6, 257, 20, 257)])
+def test_pair_counts_equal_brute_force(seed, n, n_times, n_scores):
+    """The O(n log n) count equals the all-pairs definition, with tied times (a long tie run), tied
+    scores, censored ties, continuous scores and the smallest sizes."""
+    rng = np.random.default_rng(seed)
+    t = rng.integers(0, n_times, n).astype(float)
+    t[: min(30, n)] = t[0]  # a long tie run
     e = (rng.random(n) < 0.6).astype(float)
-    s = rng.integers(0, 6, n).astype(float)
-    assert disc._pair_counts(t, e, s, block=block) == tuple(float(x) for x in _brute_pairs(t, e, s))
+    s = rng.integers(0, n_scores, n).astype(float) if n_scores < n else rng.normal(size=n)
+    assert disc._pair_counts(t, e, s) == tuple(float(x) for x in _brute_pairs(t, e, s))
+
+
+def test_pair_counts_no_events_and_weighted_inversions():
+    assert disc._pair_counts(np.array([1.0, 2.0]), np.array([0.0, 0.0]), np.array([1.0, 2.0])) == (0.0, 0.0, 0.0)
+    r = np.array([3, 1, 2, 0, 3, 1])
+    w = np.array([1, 0, 2, 1, 1, 1])
+    brute = sum(w[i] for i in range(6) for j in range(i + 1, 6) if r[i] > r[j])
+    assert disc._inversions_weighted(r, w) == brute
 
 
 def test_auc_and_breslow_match_direct_formulas():

@@ -15,13 +15,14 @@ import pytest
 import yaml
 
 from icistop.biomarkers.horizon import horizon_outcome
-from icistop.biomarkers.markers import population_config, prepare_analysis_data
+from icistop.biomarkers.markers import prepare_analysis_data
+from icistop.biomarkers.populations import population_config
 from icistop.cohort.cohorts import define_cohorts, resolve_cutoff
 from icistop.cohort.endpoints import derive_endpoints
 from icistop.data.validation import validate_directory
 from icistop.multicentre.aggregates import bin_times
-from icistop.multicentre.package import (DisclosureError, build_tables, cohort_sizes, pooling_settings, write_package,
-                                         zip_package)
+from icistop.multicentre.package import DisclosureError, build_tables, cohort_sizes, write_package, zip_package
+from icistop.multicentre.settings import pooling_settings
 from icistop.multicentre.pool import (PackageError, pooled_horizon, pooled_survival, read_package,
                                       read_packages)
 from icistop.stats.cox import cox_fit

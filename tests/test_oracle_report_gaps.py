@@ -55,8 +55,8 @@ from icistop.biomarkers.continuous import cutpoint_analysis, spline_analysis  # 
 from icistop.biomarkers.cox import multivariable_cox, multivariable_design, univariable_cox  # noqa: E402
 from icistop.biomarkers.discrimination import discrimination_analysis  # noqa: E402
 from icistop.biomarkers.horizon import horizon_fisher  # noqa: E402
-from icistop.biomarkers.markers import (marker_specs, population_config, prepare_analysis_data,  # noqa: E402
-                                        transform_values)
+from icistop.biomarkers.markers import marker_specs, prepare_analysis_data, transform_values  # noqa: E402
+from icistop.biomarkers.populations import population_config  # noqa: E402
 from icistop.biomarkers.rechallenge import rechallenge_analysis  # noqa: E402
 from icistop.survival import analysis as sa  # noqa: E402
 from icistop.continuation.ccw import clone_design, eligible, weight_diagnostics  # noqa: E402

@@ -252,3 +252,13 @@ def test_simulation_target_runs_in_a_workflow_copy(tmp_path):
     assert set(summary["outcome"]) == {"pfs", "os"} and set(summary["scenario"]) == {"tiny"}
     assert (summary["n_rep"] <= 2).all() and (wd / "results" / "simulation" / "summary_table.md").exists()
     assert n_scen == 5 and n_chunks >= 1
+
+
+def test_chunk_replicates_split_and_extend():
+    """Chunks cover each replicate once; --first-replicate K covers exactly K..n-1, so an extension run and
+    the first run together are the full run."""
+    full = sorted(r for c in range(25) for r in simstudy.chunk_replicates(500, 25, c))
+    assert full == list(range(500))
+    first = [r for c in range(25) for r in simstudy.chunk_replicates(200, 25, c)]
+    rest = [r for c in range(25) for r in simstudy.chunk_replicates(500, 25, c, first=200)]
+    assert sorted(first + rest) == list(range(500)) and not set(first) & set(rest)

@@ -156,7 +156,7 @@ BIOMARKERS = config["biomarkers"]
 BIOMARKER_FIG_FORMATS = BIOMARKERS.get("plots", {}).get("formats", ["png", "svg"])
 
 
-from icistop.biomarkers.markers import POPULATIONS as BIOMARKER_POPULATION_NAMES
+from icistop.biomarkers.populations import POPULATIONS as BIOMARKER_POPULATION_NAMES
 
 BIOMARKER_POPULATIONS = list(
     BIOMARKERS.get("populations") or BIOMARKER_POPULATION_NAMES
@@ -165,7 +165,7 @@ BIOMARKER_POPULATIONS = list(
 
 def biomarker_population_params():
     """Params of a population rule: its population (wildcard) and the configured endpoints (defaults in
-    icistop.biomarkers.markers.population_endpoint)."""
+    icistop.biomarkers.populations.population_endpoint)."""
     return {
         "population": lambda wildcards: wildcards.population,
         "endpoint": BIOMARKERS.get("endpoint", {}),
@@ -208,7 +208,7 @@ def biomarker_targets():
 
 
 # multi-centre analysis (rules in multicentre.smk and pool.smk)
-from icistop.multicentre.package import pooling_settings
+from icistop.multicentre.settings import pooling_settings
 
 MULTICENTRE = config["multicentre"]
 POOL = [str(p) for p in config.get("pool") or []]

@@ -11,7 +11,7 @@ import pandas as pd  # noqa: E402
 
 from icistop.biomarkers import plots as bp  # noqa: E402
 from icistop.biomarkers.competing import top_markers  # noqa: E402
-from icistop.biomarkers.markers import params_config, population_text  # noqa: E402
+from icistop.biomarkers.populations import params_config, population_text  # noqa: E402
 from icistop.runner import run_step  # noqa: E402
 
 

@@ -9,7 +9,7 @@ import logging  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from icistop.biomarkers.horizon import horizon_fisher
-from icistop.biomarkers.markers import params_config  # noqa: E402
+from icistop.biomarkers.populations import params_config  # noqa: E402
 from icistop.runner import run_step  # noqa: E402
 from icistop.data.tableio import write_tsv  # noqa: E402
 

@@ -20,6 +20,7 @@ def discrimination_analysis(data: pd.DataFrame, cfg: dict) -> tuple[pd.DataFrame
     t = float(dcfg.get("horizon_months", 24))
     n_boot = int(dcfg.get("n_boot", 200))
     seed = int(dcfg.get("seed", 1))
+    max_n = dcfg.get("optimism_max_n", 20000)
     n_groups = int(dcfg.get("calibration_groups", 3))
     conf = float(cfg.get("conf_level", 0.95))
     covs = list(cfg.get("multivariable", {}).get("covariates", []))
@@ -54,7 +55,8 @@ def discrimination_analysis(data: pd.DataFrame, cfg: dict) -> tuple[pd.DataFrame
     if not cols:
         return skipped("no covariate varies in the complete cases")
     try:
-        res = disc.bootstrap_optimism(frame, fit, evaluate, n_boot, seed)
+        res = disc.bootstrap_optimism(frame, fit, evaluate, n_boot, seed,
+                                      max_n=int(max_n) if max_n is not None else None)
         model = fit(frame)
     except (ValueError, np.linalg.LinAlgError) as exc:
         return skipped(f"model not estimable on these data ({exc})")

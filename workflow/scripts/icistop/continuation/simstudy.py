@@ -269,8 +269,9 @@ def scenario_params(scenario: dict, n_patients: int | None = None, seed: int | N
     return replace(gp, **kw) if kw else gp
 
 
-def chunk_replicates(n_replicates: int, n_chunks: int, chunk: int) -> list[int]:
-    return list(range(chunk, n_replicates, n_chunks))
+def chunk_replicates(n_replicates: int, n_chunks: int, chunk: int, first: int = 0) -> list[int]:
+    """Replicates ``first .. n_replicates - 1`` of chunk ``chunk`` (every ``n_chunks``-th one)."""
+    return list(range(first + chunk, n_replicates, n_chunks))
 
 
 def scenario_truth(scenario: dict, p: Protocol, n: int, seed: int) -> dict:
@@ -329,6 +330,8 @@ def _main(argv=None) -> None:
         ap.add_argument(f"--{name}", type=int, default=None, help="default: the config's simulation block")
     ap.add_argument("--scenarios", nargs="*", default=None, help="names of the config's scenarios to run (default all)")
     ap.add_argument("--outcomes", nargs="*", default=list(OUTCOMES))
+    ap.add_argument("--first-replicate", type=int, default=0,
+                    help="run only replicates first..n_replicates-1 (to extend an earlier run with the same seeds)")
     a = ap.parse_args(argv)
     cfg = yaml.safe_load(Path(a.config).read_text())
     sim, cont = cfg["simulation"], cfg["continuation"]
@@ -355,7 +358,7 @@ def _main(argv=None) -> None:
                 path = out / "chunks" / f"{sc['name']}_chunk{c}.tsv"
                 if path.exists():
                     continue
-                reps = chunk_replicates(opt["n_replicates"], opt["n_chunks"], c)
+                reps = chunk_replicates(opt["n_replicates"], opt["n_chunks"], c, a.first_replicate)
                 jobs.append((path, ex.submit(run_chunk, sc, i, reps, p, opt["n_patients"], opt["n_boot"], opt["seed"],
                                              naive_threshold, tuple(a.outcomes), rules,
                                              cont["bootstrap"].get("arm_se"))))

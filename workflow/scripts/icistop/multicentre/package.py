@@ -20,7 +20,6 @@ bin remain (see docs/multicentre.md).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from pathlib import Path
@@ -30,10 +29,10 @@ import pandas as pd
 
 from icistop import __version__
 from icistop.biomarkers.horizon import horizon_outcome
-from icistop.biomarkers.markers import population_config
 from icistop.data.issues import UserError
 from icistop.data.validation import sha256
 from icistop.multicentre.aggregates import bin_times, survival_counts
+from icistop.multicentre.settings import config_fingerprint
 from icistop.survival.analysis import ENDPOINTS, endpoint_data, unavailable_reason
 
 PACKAGE_FORMAT = 1
@@ -49,37 +48,6 @@ ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 class DisclosureError(UserError):
     """The package would disclose more than the rules allow; nothing was written."""
-
-
-def pooling_settings(config: dict) -> dict:
-    """The settings every site of a study must share for pooling to be exact and the packages to
-    describe the same analyses: cohort rules (not the site filter), endpoint conventions, survival
-    groupings, landmarks and references, the horizon analysis, the continuation protocol and CI method,
-    and the time bins."""
-    cohort = {k: v for k, v in config["cohort"].items() if k != "sites"}
-    surv, cont, multi = config["survival"], config["continuation"], config["multicentre"]
-    bio = population_config(config["biomarkers"], "post_stop")  # the packages share groupings after stopping
-    return {
-        "bin_width_months": float(multi["bin_width_months"]),
-        "cox_patterns": [list(p) for p in multi.get("cox_patterns", [])],
-        "cohort": cohort,
-        "endpoints": config["endpoints"],
-        "derived_covariates": list((config.get("covariates") or {}).get("derived", [])),
-        "landmarks": list(surv["landmarks"]),
-        "conf_level": float(surv["conf_level"]),
-        "groupings_after_stop": list(surv["groupings_after_stop"]),
-        "groupings_from_start": list(surv["groupings_from_start"]),
-        "reference_levels": dict(surv.get("reference_levels", {})),
-        "horizon": dict(bio.get("horizon", {})),
-        "markers": [{k: m[k] for k in ("name", "type", "reference", "unknown") if k in m} for m in bio.get("markers", [])],
-        "continuation_protocol": cont.get("protocol", {}),
-        "continuation_ci_method": cont.get("bootstrap", {}).get("ci_method"),
-    }
-
-
-def config_fingerprint(settings: dict) -> str:
-    """SHA-256 of the settings that must agree across sites for the pooled numbers to be exact."""
-    return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def _pattern(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
@@ -241,7 +209,7 @@ def check_disclosure(tables: dict[str, pd.DataFrame], width: float, k: int, forb
 def build_tables(endpoints: pd.DataFrame, analysis_data: pd.DataFrame | None, continuation: dict[str, pd.DataFrame],
                  multi: dict, settings: dict) -> tuple[dict[str, pd.DataFrame], list[dict]]:
     """The three package tables and the disclosure actions taken (merged / left-out levels).
-    ``multi``: the ``multicentre`` config; ``settings``: :func:`pooling_settings`."""
+    ``multi``: the ``multicentre`` config; ``settings``: :func:`icistop.multicentre.settings.pooling_settings`."""
     disc = multi["disclosure"]
     k, policy, width = int(disc["min_cell"]), disc["small_levels"], float(multi["bin_width_months"])
     groupings = {"stop": settings["groupings_after_stop"], "start": settings["groupings_from_start"]}

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from icistop.biomarkers.markers import population_text
+from icistop.biomarkers.populations import population_text
 from icistop.report.privacy import count_pct, suppress_count
 from icistop.report.context import (SectionResult, add_figure, add_table, figure_spec, frame_from_cells, key_cell,
                              new_section, read_tsv, require_columns, table_spec)

@@ -8,7 +8,7 @@ described when present; key names follow the stage's config snippet, unknown key
 
 from __future__ import annotations
 
-from icistop.biomarkers.markers import POPULATIONS, population_endpoint, population_markers, population_text
+from icistop.biomarkers.populations import POPULATIONS, population_endpoint, population_markers, population_text
 from icistop.cohort.covariates import describe_derived
 from icistop.stats.intervals import ARM_SE_METHODS, CI_METHOD_LABELS, CI_METHODS, arm_se_for
 from icistop.report.format import label, list_words, months_list
@@ -384,8 +384,12 @@ BIOMARKER_ANALYSES = {
     "discrimination": lambda dis: (
         f"Discrimination of the multivariable model (Harrell's C and the IPCW AUC at "
         f"{_fmt(dis.get('horizon_months'))} months) was corrected for optimism with {_fmt(dis.get('n_boot'))} "
-        f"bootstrap resamples (seed {_fmt(dis.get('seed'))}); calibration used "
-        f"{_fmt(dis.get('calibration_groups'))} groups of predicted risk."),
+        f"bootstrap resamples (seed {_fmt(dis.get('seed'))})"
+        + (f"; above {_fmt(dis.get('optimism_max_n'))} patients the resamples were drawn from a random "
+           f"subsample of that size and its optimism scaled by sqrt(subsample size / n), an upper bound (optimism "
+           f"shrinks at least as fast as 1/sqrt(n)), "
+           f"the apparent values using all patients" if dis.get("optimism_max_n") else "")
+        + f"; calibration used {_fmt(dis.get('calibration_groups'))} groups of predicted risk."),
 }
 
 

@@ -12,7 +12,7 @@ the columns each section reads are documented in icistop/report/<stage>.py.
 
 from __future__ import annotations
 
-from icistop.biomarkers.markers import POPULATIONS, population_endpoint
+from icistop.biomarkers.populations import POPULATIONS, population_endpoint
 
 CATEGORY = "0. Report"
 CORE_SECTIONS = ["data", "cohort", "table1", "swimmer"]
