@@ -69,15 +69,9 @@ def per_arm_default(table: pd.DataFrame) -> pd.Series:
             & table["estimand"].astype(str).str.match(PER_ARM))
 
 
-def check_same_data(committed: pd.DataFrame, point: pd.DataFrame, tol: float) -> pd.DataFrame:
-    """Largest relative difference per compared column between the runs' bootstrap-free rows; raises when
-    a row is missing or a difference exceeds ``tol``."""
-    a = committed[point_only_rows(committed)].set_index(KEYS)
-    b = point[point_only_rows(point)].set_index(KEYS)
-    missing = a.index.symmetric_difference(b.index)
-    if len(missing):
-        raise SystemExit(f"the runs do not have the same bootstrap-free rows: {list(missing)[:5]} ...")
-    b = b.loc[a.index]
+def compare_rows(a: pd.DataFrame, b: pd.DataFrame, tol: float, what: str) -> pd.DataFrame:
+    """Largest relative difference per compared column between two tables indexed alike; raises when a
+    difference exceeds ``tol`` (NaN in both counts as equal)."""
     out = {}
     for c in COMPARED:
         x, y = a[c].to_numpy(float), b[c].to_numpy(float)
@@ -87,8 +81,19 @@ def check_same_data(committed: pd.DataFrame, point: pd.DataFrame, tol: float) ->
         out[c] = float(np.nanmax(np.where(np.isnan(rel), np.inf, rel)))
     report = pd.Series(out, name="max relative difference").to_frame()
     if (report.iloc[:, 0] > tol).any():
-        raise SystemExit(f"the runs differ beyond {tol:g}:\n{report.to_string()}")
+        raise SystemExit(f"{what} differ beyond {tol:g}:\n{report.to_string()}")
     return report
+
+
+def check_same_data(committed: pd.DataFrame, point: pd.DataFrame, tol: float) -> pd.DataFrame:
+    """Largest relative difference per compared column between the runs' bootstrap-free rows; raises when
+    a row is missing or a difference exceeds ``tol``."""
+    a = committed[point_only_rows(committed)].set_index(KEYS)
+    b = point[point_only_rows(point)].set_index(KEYS)
+    missing = a.index.symmetric_difference(b.index)
+    if len(missing):
+        raise SystemExit(f"the runs do not have the same bootstrap-free rows: {list(missing)[:5]} ...")
+    return compare_rows(a, b.loc[a.index], tol, "the runs")
 
 
 def merge(committed: pd.DataFrame, point: pd.DataFrame) -> pd.DataFrame:
@@ -157,16 +162,7 @@ def replace_pfs_per_arm_rmst(table: pd.DataFrame, full: pd.DataFrame, tol: float
     a = table.set_index(KEYS).reindex(check_rows.set_index(KEYS).index)
     if a["n_rep"].isna().any():
         raise SystemExit(f"rows of the full PFS run missing from the table:\n{a[a['n_rep'].isna()].index[:5].tolist()}")
-    b = check_rows.set_index(KEYS)
-    worst = 0.0
-    for c in COMPARED:
-        x, y = a[c].to_numpy(float), b[c].to_numpy(float)
-        same = (np.isnan(x) & np.isnan(y)) | (np.abs(x - y) <= tol * np.maximum(np.abs(x), 1e-12))
-        if not same.all():
-            raise SystemExit(f"the full PFS run differs from the table in {c}:\n"
-                             f"{check_rows[~same][KEYS].head().to_string()}")
-        with np.errstate(invalid="ignore"):
-            worst = max(worst, float(np.nanmax(np.abs(x - y) / np.maximum(np.abs(x), 1e-12))))
+    worst = compare_rows(a, check_rows.set_index(KEYS), tol, "the full PFS run and the table").iloc[:, 0].max()
     print(f"full PFS run: {len(check_rows)} other PFS rows agree with the table (max relative difference {worst:.2g}); "
           f"{len(new)} per-arm RMST rows replaced")
     return pd.concat([table[~rmst_rows(table)], new[table.columns]], ignore_index=True)

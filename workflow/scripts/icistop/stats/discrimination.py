@@ -31,8 +31,8 @@ def _inversions_weighted(rank, weight) -> int:
     grouped by the higher bits (a node, kept in array order), and a subject with the bit set is counted
     against the later subjects of its node with the bit clear (the same higher bits and a smaller rank);
     then each node is split stably, bit clear first. O(n log n) time, O(n) memory, all array operations."""
-    r = np.array(rank, dtype=np.int64)  # copies: permuted in place below
-    w = np.array(weight, dtype=np.int64)
+    r = np.asarray(rank, dtype=np.int64)
+    w = np.asarray(weight, dtype=np.int64)
     n = r.size
     if n < 2:
         return 0
@@ -49,12 +49,12 @@ def _inversions_weighted(rank, weight) -> int:
         nz = zeros_before[last] + zero[last] - zeros_before[start]  # zeros in the node
         hit = (one == 1) & (w != 0)
         total += int(np.dot(nz[hit] - zb[hit], w[hit]))
-        pos = np.where(zero == 1, start + zb, start + nz + (idx - start - zb))
+        pos = np.where(zero == 1, start + zb, start + nz + (idx - start - zb))  # index after the split
         new_start = np.where(zero == 1, start, start + nz)
         new_size = np.where(zero == 1, nz, size - nz)
-        for a, b in ((r, r.copy()), (w, w.copy()), (new_start, new_start.copy()), (new_size, new_size.copy())):
-            a[pos] = b
-        start, size = new_start, new_size
+        at = np.empty_like(pos)
+        at[pos] = idx  # the subject at each index after the split
+        r, w, start, size = r[at], w[at], new_start[at], new_size[at]
     return total
 
 
