@@ -11,7 +11,11 @@ round up:
 Prints the ``set-resources:`` block of workflow/profiles/slurm/config.yaml (``--write`` replaces
 the block in the profile). Not a test: run it after a new scale benchmark.
 
-Usage: .venv/bin/python benchmarks/size_resources.py [--n 1000000] [--write]
+Several ``--table`` files are pooled (largest memory and time per rule over all of them): the default adds
+``benchmarks/scale_bootstrap.tsv``, a 10^6 run with the bootstrap (``continuation.bootstrap.analytic_above_n:
+null``), so that the bootstrap shards stay sized for a user who turns the analytic intervals off.
+
+Usage: .venv/bin/python benchmarks/size_resources.py [--n 1000000] [--table A.tsv B.tsv] [--write]
 """
 
 from __future__ import annotations
@@ -34,8 +38,9 @@ STATIC = {"simulation_truth": (2000, 30), "simulation_chunk": (4000, 60), "simul
 
 
 def rule_of(benchmark_name: str) -> str:
-    """continuation_bootstrap_os_3 -> continuation_bootstrap; survival_km -> survival_km."""
-    return WILDCARDS.sub("", benchmark_name)
+    """continuation_bootstrap_os_3 -> continuation_bootstrap; biomarker_cif/post_stop -> biomarker_cif (benchmark
+    files of rules with a population wildcard sit in a folder per rule); survival_km -> survival_km."""
+    return WILDCARDS.sub("", benchmark_name.split("/")[0])
 
 
 def size(table: pd.DataFrame, n: int, memory_factor: float = 1.5, time_factor: float = 3.0) -> pd.DataFrame:
@@ -49,9 +54,10 @@ def size(table: pd.DataFrame, n: int, memory_factor: float = 1.5, time_factor: f
     return agg
 
 
-def render(agg: pd.DataFrame, n: int, memory_factor: float, time_factor: float) -> str:
+def render(agg: pd.DataFrame, n: int, memory_factor: float, time_factor: float,
+           tables: tuple[str, ...] = ("benchmarks/scale_results.tsv",)) -> str:
     lines = [BEGIN,
-             f"# Sized from benchmarks/scale_results.tsv at {n:,} patients: mem_mb = {memory_factor:g} x peak",
+             f"# Sized from {' + '.join(tables)} at {n:,} patients: mem_mb = {memory_factor:g} x peak",
              f"# memory, runtime = {time_factor:g} x wall time (minutes), at least 1000 MB / 10 min. For larger",
              "# cohorts scale both roughly linearly with patients (benchmarks/README.md); for small",
              "# cohorts `size_resources.py --n 100000` asks for less.",
@@ -68,15 +74,18 @@ def render(agg: pd.DataFrame, n: int, memory_factor: float, time_factor: float) 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=None, help="cohort size (default: the largest in the table)")
-    ap.add_argument("--table", default=str(ROOT / "benchmarks" / "scale_results.tsv"))
+    ap.add_argument("--table", nargs="+", default=[str(ROOT / "benchmarks" / f) for f in
+                                                    ("scale_results.tsv", "scale_bootstrap.tsv")])
     ap.add_argument("--memory-factor", type=float, default=1.5)
     ap.add_argument("--time-factor", type=float, default=3.0)
     ap.add_argument("--write", action="store_true", help="replace the block in the SLURM profile")
     args = ap.parse_args(argv)
-    table = pd.read_csv(args.table, sep="\t")
+    table = pd.concat([pd.read_csv(t, sep="\t") for t in args.table], ignore_index=True)
     n = int(table["n_patients"].max()) if args.n is None else args.n
     agg = size(table, n, args.memory_factor, args.time_factor)
-    block = render(agg, n, args.memory_factor, args.time_factor)
+    names = tuple(str(Path(t).resolve().relative_to(ROOT)) if Path(t).resolve().is_relative_to(ROOT) else t
+                  for t in args.table)
+    block = render(agg, n, args.memory_factor, args.time_factor, names)
     if not args.write:
         print(block, end="")
         return

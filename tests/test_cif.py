@@ -92,12 +92,15 @@ def test_plot_cif_returns_figure():
     assert fig.__class__.__name__ == "Figure" and len(fig.axes) == 1
 
 
-def test_collapsed_variance_equals_row_by_row():
-    """Without clusters the IJ variance sums rows sharing (entry, exit, status) before the time
-    loop; giving every row its own cluster id runs the row-by-row path: same SEs."""
+@pytest.mark.parametrize("continuous", [False, True])
+def test_cumulative_sum_variance_equals_row_by_row(continuous):
+    """Without clusters the IJ variance is a quadratic form of cumulative sums over entry and exit bins;
+    giving every row its own cluster id evaluates every (row, time) influence directly: same SEs, with
+    tied (integer) and distinct (continuous) times, late entry and weights."""
     rng = np.random.default_rng(8)
     n = 600
-    df = pd.DataFrame({"time": rng.integers(1, 40, n).astype(float), "status": rng.integers(0, 3, n),
+    time = rng.uniform(1, 40, n) if continuous else rng.integers(1, 40, n).astype(float)
+    df = pd.DataFrame({"time": time, "status": rng.integers(0, 3, n),
                        "entry": np.where(rng.random(n) < 0.3, rng.integers(0, 10, n), 0).astype(float),
                        "w": rng.uniform(0.5, 2, n)})
     df = df[df["time"] > df["entry"]].reset_index(drop=True)

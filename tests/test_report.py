@@ -228,6 +228,28 @@ def test_privacy_leaks_ignores_embedded_images_and_short_numeric_ids():
     assert leaks == {"identifiers": 1, "dates": 1, "skipped_identifiers": 1, "sections": ["table1"]}
 
 
+def test_privacy_leaks_finds_whole_word_identifiers_next_to_any_punctuation():
+    """Identifiers are found wherever they stand as a whole word (not inside a longer [\\w-] run), also after a
+    dot or inside a path, the same as a search of the page for each identifier; identifiers with other
+    characters (spaces, dots) are still searched for."""
+    import re
+
+    html = ("<p>see x.SYN0003, (SYN-0004); path a/SYN0005:b; SYN00066 and SYN0007x and _SYN0008 "
+            "-SYN0009 MRN 123456 A.B.77</p>")
+    ids = ["SYN0003", "SYN-0004", "SYN0005", "SYN0006", "SYN0007", "SYN0008", "SYN0009", "MRN 123456", "A.B.77",
+           "SYN0010"]
+
+    from icistop.report.render import TOKEN
+
+    tokens = set(TOKEN.findall(html)) | {p for t in TOKEN.findall(html) for p in re.split(r"[/:]", t) if p}
+
+    def found(i):  # the definition: a page token, or a whole-word occurrence found by searching the page
+        return i in tokens or re.search(rf"(?<![\w-]){re.escape(i)}(?![\w-])", html) is not None
+
+    leaks = privacy_leaks(html, ids, [])
+    assert leaks["identifiers"] == sum(found(i) for i in ids) == 7  # all but SYN0006, SYN0007, SYN0010
+
+
 # ------------------------------------------------------------------------------------------ Table 1
 def test_table1_counts_on_minicohort(tmp_path):
     f = foundation(tmp_path)

@@ -180,6 +180,7 @@ rule continuation_ccw:
 rule continuation_bootstrap:
     input:
         **CONT_INPUT,
+        point="results/continuation/{outcome}/ccw_point.json",
     output:
         shard=temp("results/continuation/{outcome}/bootstrap/shard_{shard}.tsv"),
     log:

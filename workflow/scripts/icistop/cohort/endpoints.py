@@ -38,9 +38,17 @@ def months(later: pd.Series, earlier: pd.Series) -> pd.Series:
 
 
 def attach(frame: pd.DataFrame, values: pd.Series, name: str, how: str = "inner") -> pd.DataFrame:
-    """``frame`` with the per-patient ``values`` (indexed by patient_id) as column ``name``."""
-    right = values.rename(name).rename_axis("patient_id").reset_index()
-    return frame.merge(right, on="patient_id", how=how)
+    """``frame`` with the per-patient ``values`` (indexed by patient_id) as column ``name``: the rows of
+    ``frame.merge(values, on="patient_id", how=how)`` (inner or left, rows in ``frame`` order, new RangeIndex),
+    by an index lookup instead of a join."""
+    if not values.index.is_unique or how not in ("inner", "left"):
+        right = values.rename(name).rename_axis("patient_id").reset_index()
+        return frame.merge(right, on="patient_id", how=how)
+    if how == "inner":
+        frame = frame[frame["patient_id"].isin(values.index)]
+    out = frame.reset_index(drop=True)
+    out[name] = values.reindex(out["patient_id"]).reset_index(drop=True)
+    return out
 
 
 def first_after(events: pd.DataFrame, origin: pd.Series, until: pd.Series | pd.Timestamp | None = None,

@@ -28,6 +28,14 @@ from icistop.stats.cox_engine import CoxRefit, cox_arrays
 from icistop.stats.km import KMIndex
 
 
+def analytic_variance(n_eligible, analytic_above_n) -> bool:
+    """Whether the bootstrap is skipped for analytic SEs: more patients eligible at time zero than
+    ``continuation.bootstrap.analytic_above_n`` (None: never). With hundreds of thousands of patients a replicate
+    refits the deviation models on millions of person-intervals, while the known-weights and working-Cox SEs
+    covered 92-98 % in the simulation study (benchmarks/simulation_study.md, sixth step)."""
+    return analytic_above_n is not None and n_eligible is not None and int(n_eligible) > int(analytic_above_n)
+
+
 def shard_replicates(n_boot: int, n_shards: int, shard: int) -> list[int]:
     if not 0 <= shard < n_shards:
         raise ValueError("shard must be in [0, n_shards)")

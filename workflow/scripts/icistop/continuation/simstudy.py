@@ -39,7 +39,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
-from icistop.stats.intervals import CI_METHODS, arm_se_for, log_interval, scale_of, wald_interval, z_value
+from icistop.stats.intervals import CI_METHODS, arm_se_for, known_weights_interval, scale_of, wald_interval, z_value
 from icistop.continuation.bootstrap import bootstrap_replicates, ccw_point
 from icistop.continuation.panel import prepare_panel
 from icistop.continuation.estimability import Rules
@@ -130,15 +130,6 @@ def transformed_sd_interval(est: float, replicates, scale: str, conf_level: floa
     return float(lo), float(hi), sd
 
 
-def _known_weights_interval(estimand: str, est: float, se: float, conf_level: float) -> tuple[float, float]:
-    """Wald interval with the known-weights SE on the estimand's scale (``se`` is on the log scale for
-    ratios and the HR, as ``ccw_point`` reports it)."""
-    scale = scale_of(estimand)
-    if scale == "log":
-        return log_interval(np.log(est) if est > 0 else np.nan, se, conf_level)
-    return wald_interval(est, se, scale, conf_level)
-
-
 def ccw_rows(point: dict, boot: pd.DataFrame, rules: Rules | None = None, conf_level: float = 0.95,
              tau: float | None = None, arm_se: str = "working_cox") -> list[dict]:
     """Rows (method, estimand, estimate, se, lower, upper, estimable, ...) of every CCW estimand of the
@@ -180,7 +171,7 @@ def ccw_rows(point: dict, boot: pd.DataFrame, rules: Rules | None = None, conf_l
         estimable = bool(r["estimable"])
         kw = float(r["known_weights_se"])
         if np.isfinite(kw) and np.isfinite(est):
-            lo, hi = _known_weights_interval(key, est, kw, conf_level)
+            lo, hi = known_weights_interval(key, est, kw, conf_level)
             with np.errstate(divide="ignore", invalid="ignore"):
                 rows.append({**common, "method": "known_weights", "estimate": float(to(est)), "se": natural_se(kw),
                              "lower": float(to(lo)), "upper": float(to(hi)), "estimable": estimable})

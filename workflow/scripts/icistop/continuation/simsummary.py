@@ -192,3 +192,28 @@ def markdown_table(summary: pd.DataFrame, estimator: str = "ccw") -> str:
         cells.append(f"{100 * ne:.1f} %" if np.isfinite(ne) else "")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+ANALYTIC_SOURCE = {"known_weights": "known_weights", "working_cox": "working_cox_wald"}
+
+
+def analytic_default_rows(summary: pd.DataFrame, analytic_arm_se=None) -> pd.DataFrame:
+    """The simulation rows of the intervals used without the bootstrap (``continuation.bootstrap.analytic_above_n``):
+    CCW comparisons from ``known_weights``; per-arm survival from the method of ``analytic_arm_se`` per outcome
+    (:func:`icistop.stats.intervals.analytic_arm_se_for`) and per-arm RMST from ``working_cox_wald``, the same
+    selection :func:`icistop.continuation.tables.estimates_table` makes. Column ``source`` names the method row."""
+    from icistop.stats.intervals import analytic_arm_se_for
+
+    s = summary[summary["estimator"] == "ccw"]
+    out = []
+    for (scen, outcome, estimand), g in s.groupby(["scenario", "outcome", "estimand"], sort=False):
+        if estimand in ("rmst_A", "rmst_B"):
+            source = "working_cox_wald"
+        elif estimand.startswith("surv_"):
+            source = ANALYTIC_SOURCE[analytic_arm_se_for(analytic_arm_se, outcome)]
+        else:
+            source = "known_weights"
+        row = g[g["method"] == source]
+        if len(row):
+            out.append(row.iloc[0].to_dict() | {"source": source})
+    return pd.DataFrame(out)

@@ -13,8 +13,8 @@ import re
 import numpy as np
 import pandas as pd
 
-from icistop.stats.intervals import (ARM_SE_METHODS, CI_METHOD_LABELS, bootstrap_interval, log_interval, scale_of,
-                                     wald_interval)
+from icistop.stats.intervals import (ANALYTIC_ARM_SE_METHODS, ANALYTIC_LABEL, ARM_SE_METHODS, CI_METHOD_LABELS,
+                                     bootstrap_interval, known_weights_interval, log_interval, scale_of, wald_interval)
 from icistop.continuation.estimability import (ARM_NAMES, Rules, ci_ratio_reason, events_reason, events_text, failed_reason,
                            first_reason)
 
@@ -82,24 +82,30 @@ def _structural_reason(key: str, point: dict, arms: list[str], horizon: str) -> 
 
 
 def estimates_table(point: dict, boot: pd.DataFrame, ci_method: str = "transformed_wald", rules: Rules | None = None,
-                    conf_level: float = 0.95, tau: float | None = None, arm_se: str = "working_cox") -> pd.DataFrame:
+                    conf_level: float = 0.95, tau: float | None = None, arm_se: str = "working_cox",
+                    analytic_arm_se: str | None = None) -> pd.DataFrame:
     """CCW estimands: point estimate, the SE behind the CI (``se``), the bootstrap SE, the CI by ``ci_method``
     (range-respecting, see :mod:`icistop.stats.intervals`), the percentile CI alongside, replicates used /
     failed, the known-weights SE, events per arm, and whether the estimate may be printed (``estimable``,
     ``reason``). With ``transformed_wald`` the per-arm probabilities and RMST take their SE from ``arm_se``:
-    ``working_cox`` (the point's ``se_model_*``, :mod:`icistop.continuation.arm_variance`) or ``bootstrap``."""
+    ``working_cox`` (the point's ``se_model_*``, :mod:`icistop.continuation.arm_variance`) or ``bootstrap``.
+
+    ``analytic_arm_se`` (``known_weights`` or ``working_cox``) switches to the analytic intervals used without the
+    bootstrap (very large n, :func:`icistop.continuation.bootstrap.analytic_variance`): comparisons and, with
+    ``known_weights``, the per-arm probabilities take the known-weights SE (``se_*``); the per-arm rows with
+    ``working_cox``, and the per-arm RMST always (no known-weights SE exists for it), the working-Cox SE. Wald
+    intervals on the same transformed scales; ``boot`` is ignored."""
+    if analytic_arm_se is not None:
+        return _analytic_estimates(point, analytic_arm_se, rules or Rules(), conf_level, tau)
     if arm_se not in ARM_SE_METHODS:
         raise ValueError(f"arm_se must be one of {sorted(ARM_SE_METHODS)}")
     rules = rules or Rules()
     rows = []
-    keys = [k for k in point if re.match(r"(surv_[AB]|diff|ratio)_[\d.]+$", k) or k in ("rmst_A", "rmst_B", "rmst_diff",
-                                                                                        "loghr", "hr")]
-    for key in keys:
+    for key in _estimand_keys(point):
         arms, suffix = _arms_of(key)
         events = {a: point.get(f"events_{a}{suffix}") for a in arms}
         row = {"estimand": key, "estimate": _num(point.get(key)), "ci_method": CI_METHOD_LABELS[ci_method],
-               "known_weights_se": _num(point.get("se_" + ("log" + key if key.startswith("ratio_") else
-                                                           "loghr" if key == "hr" else key))),
+               "known_weights_se": _num(point.get(_known_weights_key(key))),
                "events_A": _num(events.get("A")), "events_B": _num(events.get("B")),
                "n_followed_A": _num(point.get("n_followed_A")), "n_followed_B": _num(point.get("n_followed_B"))}
         reason = _structural_reason(key, point, arms, suffix)
@@ -129,10 +135,56 @@ def estimates_table(point: dict, boot: pd.DataFrame, ci_method: str = "transform
     return pd.DataFrame(rows, columns=ESTIMATE_COLUMNS)
 
 
+def _estimand_keys(point: dict) -> list[str]:
+    return [k for k in point if re.match(r"(surv_[AB]|diff|ratio)_[\d.]+$", k) or k in ("rmst_A", "rmst_B", "rmst_diff",
+                                                                                       "loghr", "hr")]
+
+
+def _known_weights_key(key: str) -> str:
+    """Name of the known-weights SE of ``key`` in the point estimates (log scale for ratios and the HR)."""
+    return "se_" + ("log" + key if key.startswith("ratio_") else "loghr" if key == "hr" else key)
+
+
+def _analytic_estimates(point: dict, arm_method: str, rules: Rules, conf_level: float, tau: float | None
+                        ) -> pd.DataFrame:
+    """Rows of :func:`estimates_table` with analytic SEs only (see there)."""
+    if arm_method not in ANALYTIC_ARM_SE_METHODS:
+        raise ValueError(f"analytic_arm_se must be one of {sorted(ANALYTIC_ARM_SE_METHODS)}")
+    rows = []
+    for key in _estimand_keys(point):
+        arms, suffix = _arms_of(key)
+        events = {a: point.get(f"events_{a}{suffix}") for a in arms}
+        kw = _num(point.get(_known_weights_key(key)))
+        row = {"estimand": key, "estimate": _num(point.get(key)), "known_weights_se": kw, "boot_se": np.nan,
+               "percentile_lower": np.nan, "percentile_upper": np.nan, "n_boot": 0, "n_boot_failed": 0,
+               "events_A": _num(events.get("A")), "events_B": _num(events.get("B")),
+               "n_followed_A": _num(point.get("n_followed_A")), "n_followed_B": _num(point.get("n_followed_B"))}
+        per_arm = arms != ["A", "B"]
+        if per_arm and (arm_method == "working_cox" or key in ("rmst_A", "rmst_B")) and f"se_model_{key}" in point:
+            se, label = _num(point[f"se_model_{key}"]), ANALYTIC_ARM_SE_METHODS["working_cox"]
+        else:
+            se, label = kw, ANALYTIC_LABEL
+        row["ci_method"] = label
+        reason = _structural_reason(key, point, arms, suffix)
+        if reason:
+            row.update(estimate=np.nan, se=np.nan, lower=np.nan, upper=np.nan, estimable=False, reason=reason)
+            rows.append(row)
+            continue
+        scale = scale_of(key)
+        lo, hi = known_weights_interval(key, row["estimate"], se, conf_level, tau)
+        reason = first_reason(
+            events_reason({ARM_NAMES[a]: v for a, v in events.items()}, rules) if len(arms) == 2 else None,
+            ci_ratio_reason(lo, hi, rules) if scale == "log" else None)
+        row.update(se=se, lower=lo, upper=hi, estimable=reason is None, reason=reason or "")
+        rows.append(row)
+    return pd.DataFrame(rows, columns=ESTIMATE_COLUMNS)
+
+
 def interaction_table(point: dict, boot: pd.DataFrame, marker: str | None, rules: Rules | None = None,
-                      conf_level: float = 0.95) -> pd.DataFrame:
+                      conf_level: float = 0.95, analytic: bool = False) -> pd.DataFrame:
     """HR continue vs stop within marker strata and their ratio (interaction HR): Wald CI with the SD of
-    the log replicates, percentile and robust (known-weights) CIs alongside; events per arm x marker cell."""
+    the log replicates, percentile and robust (known-weights) CIs alongside; events per arm x marker cell.
+    ``analytic`` (no bootstrap): the robust CI is the reported one."""
     cols = ["marker", "quantity", "hr", "lower", "upper", "ci_method", "n_boot", "n_boot_failed", "percentile_lower",
             "percentile_upper", "robust_lower", "robust_upper", "events", "estimable", "reason"]
     if not marker or "loghr_interaction" not in point:
@@ -152,13 +204,16 @@ def interaction_table(point: dict, boot: pd.DataFrame, marker: str | None, rules
         a = (1 - conf_level) / 2
         plo, phi = (np.exp(np.quantile(values, [a, 1 - a])) if len(values) > 1 else (np.nan, np.nan))
         rlo, rhi = log_interval(b, _num(point.get("se_" + key)), conf_level)
+        if analytic:
+            lo, hi = rlo, rhi
         if not np.isfinite(b):
             reason = events_reason(ev, Rules(min_events_per_arm=1)) or "not estimable"
         else:
             reason = first_reason(events_reason(ev, rules), ci_ratio_reason(lo, hi, rules),
                                   failed_reason(n_failed, n_failed + len(values), rules))
         out.append({"marker": marker, "quantity": label, "hr": np.exp(b) if np.isfinite(b) else np.nan,
-                    "lower": lo, "upper": hi, "ci_method": "bootstrap SE, log-scale Wald", "n_boot": len(values),
+                    "lower": lo, "upper": hi, "n_boot": len(values),
+                    "ci_method": "robust (known-weights) SE, log-scale Wald" if analytic else "bootstrap SE, log-scale Wald",
                     "n_boot_failed": n_failed, "percentile_lower": float(plo), "percentile_upper": float(phi),
                     "robust_lower": rlo, "robust_upper": rhi,
                     "events": _events_label(ev),

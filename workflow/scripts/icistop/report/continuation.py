@@ -21,7 +21,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from icistop.stats.intervals import ARM_SE_METHODS
+from icistop.stats.intervals import ANALYTIC_LABEL, ARM_SE_METHODS
 from icistop.report.privacy import suppress_count
 from icistop.report.context import (SectionResult, add_figure, add_table, figure_spec, frame_from_cells, key_cell,
                              new_section, read_tsv, require_columns, table_spec)
@@ -169,6 +169,8 @@ def bootstrap_note(est: pd.DataFrame) -> str | None:
         return None
     failed = est.get("n_boot_failed", pd.Series(0, index=est.index)).fillna(0).astype(int)
     total = int((est["n_boot"].fillna(0) + failed).max())
+    if not total:  # analytic SEs (no bootstrap)
+        return None
     text = f"{total} bootstrap replicates"
     names = {"hr": "the hazard ratio", "rmst_diff": "the RMST difference"}
     bad = {names.get(str(k), str(k)): int(v) for k, v in zip(est["estimand"], failed) if v > 0 and str(k) != "loghr"}
@@ -199,6 +201,11 @@ def followed_note(est: pd.DataFrame, k: int = 0) -> str | None:
         return text + ("Per-strategy intervals use the working-Cox information SE (see Methods), which lets the few "
                        "heavily weighted patients add the variance they carry; with the bootstrap SE such intervals "
                        "were too narrow in the workflow's simulation study (benchmarks/simulation_study.md).")
+    per_arm = est[est["estimand"].astype(str).str.match(PER_ARM)] if "ci_method" in est else est.iloc[0:0]
+    if (per_arm["ci_method"] == ANALYTIC_LABEL).any():
+        return text + ("Per-strategy survival intervals use the influence-function SE treating the weights as known, "
+                       "restricted means the working-Cox information SE (no bootstrap above "
+                       "continuation.bootstrap.analytic_above_n eligible patients; see Methods).")
     return text + ("Per-strategy survival near 100% in an arm carried by few heavily weighted patients can have "
                    "bootstrap intervals that are too narrow (the workflow's simulation study, "
                    "benchmarks/simulation_study.md); its differences, ratios and HRs covered as intended.")

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from icistop.biomarkers.populations import POPULATIONS, population_endpoint, population_markers, population_text
 from icistop.cohort.covariates import describe_derived
-from icistop.stats.intervals import ARM_SE_METHODS, CI_METHOD_LABELS, CI_METHODS, arm_se_for
+from icistop.stats.intervals import (ANALYTIC_LABEL, ARM_SE_METHODS, CI_METHOD_LABELS, CI_METHODS,
+                                     analytic_arm_se_for, arm_se_for)
 from icistop.report.format import label, list_words, months_list
 
 DAYS_PER_MONTH_TEXT = "days / 30.4375"
@@ -230,7 +231,7 @@ def survival_paragraphs(survival: dict | None, results: dict | None = None) -> l
 def ci_method_of(results: dict | None, configured: str | None) -> str:
     """The bootstrap interval method the continuation tables used: read from their ``ci_method``
     column (``results``: values of the continuation section), else the configured one."""
-    labels = {v: k for k, v in CI_METHOD_LABELS.items()}
+    labels = {**{v: k for k, v in CI_METHOD_LABELS.items()}, ANALYTIC_LABEL: "analytic"}
     for v in ((results or {}).get("by_outcome") or {}).values():
         if (v or {}).get("ci_method") in labels:
             return labels[v["ci_method"]]
@@ -312,10 +313,33 @@ def continuation_paragraphs(continuation: dict | None, results: dict | None = No
                         "progression so far and progression while on ICI (Greenwood's variance when all weights are "
                         "1); in the simulation study the bootstrap SE undercovered these estimates where a few "
                         "heavily weighted patients carry a strategy.")
-        out.append(f"Confidence intervals of the emulation: {CI_METHODS[method]}, from {n_boot} "
-                   f"resamples of patients refitting the weights (seed {seed}; replicates computed in {shards} shards, "
-                   "each replicate seeded by its index); replicates whose Cox fit did not converge are left out and "
-                   "counted." + arm_text + " Curves of the weighted Kaplan-Meier estimates show pointwise log-log intervals from "
+        threshold = boot.get("analytic_above_n", 200000)
+        analytic_setting = boot.get("analytic_arm_se")
+        if analytic_setting is not None and not isinstance(analytic_setting, str):
+            analytic_setting = {o: analytic_setting.get(o) for o in ("pfs", "os") if analytic_setting.get(o)}
+        if method == "analytic":
+            per_arm = {o.upper(): analytic_arm_se_for(analytic_setting, o) for o in outcomes}
+            arm_words = "; ".join((f"{o}: " if len(set(per_arm.values())) > 1 else "") + (
+                "the working-Cox information SE" if m == "working_cox" else
+                "the same influence-function SE for survival probabilities and the working-Cox information SE for "
+                "restricted means") for o, m in per_arm.items())
+            ci_text = ("Confidence intervals of the emulation: more patients were eligible at time zero than "
+                       f"{_fmt(threshold)} (continuation.bootstrap.analytic_above_n), so the bootstrap was not run. "
+                       "Intervals are Wald intervals on the same transformed scales (complementary log-log for survival "
+                       "probabilities, Fisher z for their differences, log for ratios and hazard ratios, logit(RMST / "
+                       "tau) for restricted means per strategy) with the influence-function / robust sandwich SE that "
+                       "treats the weights as known for the differences, ratios, RMST difference and hazard ratios; "
+                       f"per strategy ({arm_words}). Coverage of these intervals in the workflow's simulation study: "
+                       "benchmarks/simulation_study.md.")
+        else:
+            ci_text = (f"Confidence intervals of the emulation: {CI_METHODS[method]}, from {n_boot} "
+                       f"resamples of patients refitting the weights (seed {seed}; replicates computed in {shards} "
+                       "shards, each replicate seeded by its index); replicates whose Cox fit did not converge are left "
+                       "out and counted." + arm_text
+                       + ("" if threshold is None else
+                          f" (Above {_fmt(threshold)} patients eligible at time zero the workflow replaces the "
+                          "bootstrap by analytic SEs; continuation.bootstrap.analytic_above_n.)"))
+        out.append(ci_text + " Curves of the weighted Kaplan-Meier estimates show pointwise log-log intervals from "
                    + list_words(dict.fromkeys([("the working-Cox information SE" if m == "working_cox" else
                                   "the influence-function SE (weights treated as known)")
                                  + (f" ({o})" if len(set(curves.values())) > 1 else "") for o, m in curves.items()]))

@@ -7,8 +7,10 @@ multi-state fit), d_kj the (weighted) cause-k events at t_j, Y_j the (weighted) 
 lifelines' Aalen-Johansen fitter is not used (it jitters tied times).
 
 Standard error: infinitesimal jackknife, Var = sum_c (sum_{i in c} w_i dCIF_k(t)/dw_i)^2, each row its
-own cluster unless ``cluster`` is given - R's multi-state ``std.err``. The derivative is evaluated in
-closed form per (row, time) in blocks. Pointwise CI: ``conf_type="log"`` (R's default for multi-state
+own cluster unless ``cluster`` is given - R's multi-state ``std.err``. The derivative is affine in two
+cumulative curves with coefficients fixed per row between entry and exit, so with one row per cluster
+the sum of squares at every time is a quadratic form of cumulative sums (O(rows + times)); with
+``cluster`` it is evaluated per (row, time) in blocks. Pointwise CI: ``conf_type="log"`` (R's default for multi-state
 curves) exp(log F -+ z se / F), upper capped at 1; or "plain".
 """
 
@@ -55,44 +57,78 @@ def _aj_core(e, x, c, w, causes, cluster=None, block: float = 2e7) -> dict:
     jx = xi
     ce = _cum_at(c_cum, je)
     k_row = c_cum[jx] - ce - (c > 0) * inv[jx]
-    agg = None
-    if cluster is not None:
-        codes = pd.factorize(pd.Series(cluster), sort=True)[0]
-        agg = sparse.csr_matrix((w, (codes, np.arange(len(w)))), shape=(codes.max() + 1, len(w)))
-        rows, mult = np.arange(len(w)), w
-    else:
-        # each row its own cluster: Var = sum_i w_i^2 u_i(t)^2 and u_i depends on the row only through
-        # (entry bin, exit time, status), so rows sharing these are summed first (exact; turns the
-        # rows x times loop into distinct-rows x times)
-        code = (ke.astype(np.int64) * (nt + 1) + jx) * (int(c.max(initial=0)) + 1) + c.astype(np.int64)
-        _, rows, inv = np.unique(code, return_index=True, return_inverse=True)
-        mult = np.sqrt(np.bincount(inv.ravel(), weights=w**2))
-    ke, je, jx, c, ce, k_row = ke[rows], je[rows], jx[rows], c[rows], ce[rows], k_row[rows]
     out = dict(time=t, n_risk=y, n_censor=n_censor, event_free=surv, n_event={}, cif={}, se={})
-    step = max(1, int(block // max(len(rows), 1)))
     for k in causes:
         a = dk[k] * yinv
         f_cum = np.cumsum(s_minus * a)
         d_cum = np.cumsum(s_minus * a * yinv)
         h_cum = np.cumsum(s_minus * a * c_minus)
         fe, de, he = _cum_at(f_cum, je), _cum_at(d_cum, je), _cum_at(h_cum, je)
-        fx = f_cum[jx]
         jump = (c == k) * s_minus[jx] * yinv[jx]
-        var = np.empty(nt)
-        for j0 in range(0, nt, step):
-            js = np.arange(j0, min(nt, j0 + step))
-            started = ke[:, None] <= js[None, :]          # e_i < t_j
-            before = jx[:, None] > js[None, :]           # t_j < x_i
-            mi = np.where(before, js[None, :], jx[:, None])
-            u = (h_cum[mi] - he[:, None]) - ce[:, None] * (f_cum[mi] - fe[:, None]) - (d_cum[mi] - de[:, None])
-            u += np.where(before, 0.0, k_row[:, None] * (f_cum[js][None, :] - fx[:, None]) + jump[:, None])
-            u = np.where(started, u, 0.0)
-            agg_u = mult[:, None] * u if agg is None else agg @ u
-            var[js] = np.sum(agg_u**2, axis=0)
+        parts = (ke, je, jx, ce, k_row, fe, de, he, jump, f_cum, d_cum, h_cum)
+        if cluster is None:
+            var = _ij_variance_rows(w, *parts)
+        else:
+            var = _ij_variance_clusters(w, cluster, *parts, block=block)
         out["n_event"][k] = dk[k]
         out["cif"][k] = f_cum
         out["se"][k] = np.sqrt(np.maximum(_carry_forward(var, d_all > 0), 0.0))
     return out
+
+
+def _influence(j, ke, je, jx, ce, k_row, fe, de, he, jump, f_cum, d_cum, h_cum):
+    """dCIF(t_j)/dw_i for rows i (arrays) and times j (broadcast): 0 before entry; while at risk
+    (e_i < t_j < x_i) the at-risk terms; from the exit on, the exit value plus k_row (F(t_j) - F(x_i))."""
+    before = jx > j
+    mi = np.where(before, j, jx)
+    u = (h_cum[mi] - he) - ce * (f_cum[mi] - fe) - (d_cum[mi] - de)
+    u = u + np.where(before, 0.0, k_row * (f_cum[j] - f_cum[jx]) + jump)
+    return np.where(ke <= j, u, 0.0)
+
+
+def _ij_variance_rows(w, ke, je, jx, ce, k_row, fe, de, he, jump, f_cum, d_cum, h_cum) -> np.ndarray:
+    """sum_i w_i^2 u_i(t_j)^2 for every t_j in O(rows + times), each row its own cluster.
+
+    u_i(t_j) is affine in (G_j, F_j) = (H_j - D_j, F_j) with row coefficients that only change when the row
+    exits: at risk (ke_i <= j < jx_i) u = G_j + b_i - g_i F_j; exited (jx_i <= j) u = alpha_i + k_i F_j.
+    So the sum of squares is a quadratic form in (1, G_j, F_j) whose coefficients are sums of w^2-weighted
+    products over the rows at risk / exited, i.e. cumulative sums over the entry and exit bins."""
+    nt = len(f_cum)
+    w2 = w * w
+    F, G = f_cum, h_cum - d_cum
+    b = de - he + ce * fe
+    g = ce
+    u_exit = _influence(jx, ke, je, jx, ce, k_row, fe, de, he, jump, f_cum, d_cum, h_cum)
+    alpha = u_exit - k_row * f_cum[jx]
+
+    def by_exit(v):
+        return np.cumsum(np.bincount(jx, weights=w2 * v, minlength=nt))
+
+    def at_risk(v):
+        entered = np.cumsum(np.bincount(ke, weights=w2 * v, minlength=nt + 1))[:nt]
+        return entered - by_exit(v)
+
+    ones = np.ones_like(w2)
+    var = by_exit(alpha * alpha) + 2 * F * by_exit(alpha * k_row) + F * F * by_exit(k_row * k_row)
+    var += (G * G * at_risk(ones) + at_risk(b * b) + F * F * at_risk(g * g)
+            + 2 * G * at_risk(b) - 2 * G * F * at_risk(g) - 2 * F * at_risk(b * g))
+    return var
+
+
+def _ij_variance_clusters(w, cluster, ke, je, jx, ce, k_row, fe, de, he, jump, f_cum, d_cum, h_cum,
+                          block: float = 2e7) -> np.ndarray:
+    """sum_c (sum_{i in c} w_i u_i(t_j))^2 per t_j, evaluated per (row, time) in blocks of times."""
+    nt = len(f_cum)
+    codes = pd.factorize(pd.Series(cluster), sort=True)[0]
+    agg = sparse.csr_matrix((w, (codes, np.arange(len(w)))), shape=(codes.max() + 1, len(w)))
+    cols = [v[:, None] for v in (ke, je, jx, ce, k_row, fe, de, he, jump)]
+    var = np.empty(nt)
+    step = max(1, int(block // max(len(w), 1)))
+    for j0 in range(0, nt, step):
+        js = np.arange(j0, min(nt, j0 + step))
+        u = _influence(js[None, :], *cols, f_cum, d_cum, h_cum)
+        var[js] = np.sum((agg @ u) ** 2, axis=0)
+    return var
 
 
 def _limits(p, se, conf_type, conf_level):

@@ -218,6 +218,20 @@ def _loglik_score_info(rs: RiskSets, X, beta, offset, ties):
     return ll, U, info
 
 
+def _loglik(rs: RiskSets, X, beta, offset, ties) -> float:
+    """The log-likelihood of :func:`_loglik_score_info` alone, by the same operations on the risk-weight column
+    only (no covariate sums, no information): the trial steps of the step halving."""
+    eta = X @ beta + offset
+    eta_c = eta - eta.max() if len(eta) else eta
+    r = rs.w * np.exp(eta_c)
+    none = X[:, :0]
+    S0, D0 = rs.risk_sums(r, none)[:, 0], rs.death_sums(r, none)[:, 0]
+    j, frac, meanwt = _substeps(rs, ties)
+    den = S0[j] - frac * D0[j]
+    dr = rs.death_rows
+    return float(np.sum(rs.w[dr] * eta_c[dr]) - np.sum(meanwt * np.log(den)))
+
+
 def covariate_patterns(X: np.ndarray, max_groups: int):
     """(patterns G x p, code per row) when X has at most ``max_groups`` distinct rows, else None.
     Column-wise codes combined in mixed radix, renumbered when the radix product grows (np.unique(axis=0)
@@ -319,18 +333,20 @@ def _solve(I, U):
         return np.linalg.lstsq(I, U, rcond=None)[0]
 
 
-def newton(evaluate, p: int, max_iter: int = 50, tol: float = 1e-12):
+def newton(evaluate, p: int, max_iter: int = 50, tol: float = 1e-12, loglik=None):
     """Newton-Raphson with step halving on ``evaluate(beta) -> (loglik, score, information)`` from 0.
+    ``loglik(beta)``: optional cheaper log-likelihood alone (the same value) for the trial steps; the score and
+    information are then evaluated once per accepted step.
 
     Returns (beta, loglik, score, information, iterations, converged, (loglik, score, information) at 0,
     the last step taken).
     A trial step that overflows (non-finite log-likelihood, e.g. towards an infinite coefficient) is
     halved, so floating-point warnings of those trial evaluations are silenced."""
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        return _newton(evaluate, p, max_iter, tol)
+        return _newton(evaluate, p, max_iter, tol, loglik)
 
 
-def _newton(evaluate, p: int, max_iter: int, tol: float):
+def _newton(evaluate, p: int, max_iter: int, tol: float, loglik=None):
     beta = np.zeros(p)
     ll, U, I = evaluate(beta)
     at_zero = (ll, U, I)
@@ -340,13 +356,25 @@ def _newton(evaluate, p: int, max_iter: int, tol: float):
     for it in range(1, max_iter + 1):
         step = _solve(I, U)
         new = beta + step
-        ll_new, U_new, I_new = evaluate(new)
+        full = None
+
+        def trial(b):
+            nonlocal full
+            if loglik is not None:
+                return loglik(b)
+            full = evaluate(b)
+            return full[0]
+
+        ll_new = trial(new)
         halvings = 0
         while (not np.isfinite(ll_new) or ll_new < ll - 1e-12 * abs(ll)) and halvings < 30:
             step = step / 2
             new = beta + step
-            ll_new, U_new, I_new = evaluate(new)
+            ll_new = trial(new)
             halvings += 1
+        if not np.isfinite(ll_new):
+            break  # monotone likelihood: keep the last finite iterate
+        ll_new, U_new, I_new = full if full is not None else evaluate(new)
         if not (np.isfinite(ll_new) and np.all(np.isfinite(I_new))):
             break  # monotone likelihood: keep the last finite iterate
         change = abs(ll_new - ll)
@@ -383,7 +411,8 @@ def cox_arrays(start, stop, event, X, *, strata=None, weights=None, offset=None,
     else:
         def evaluate(b):
             return _loglik_score_info(rs, Xc, b, off, ties)
-    beta, ll, U, I, it, converged, (ll0, U0, I0), taken = newton(evaluate, p, max_iter, tol)
+    trial = None if patterns is not None else (lambda b: _loglik(rs, Xc, b, off, ties))
+    beta, ll, U, I, it, converged, (ll0, U0, I0), taken = newton(evaluate, p, max_iter, tol, loglik=trial)
     if not (np.all(np.isfinite(I)) and np.all(np.isfinite(beta))):
         raise FloatingPointError("Cox fit failed (non-finite information matrix; extreme weights?)")
     var = np.linalg.pinv(I) if p else np.zeros((0, 0))

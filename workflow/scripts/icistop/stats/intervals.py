@@ -45,6 +45,14 @@ ARM_SE_METHODS = {"working_cox": "working-Cox information SE, transformed-scale 
                   "bootstrap": CI_METHOD_LABELS["transformed_wald"]}
 DEFAULT_ARM_SE = {"pfs": "bootstrap", "os": "working_cox"}
 
+# Without the bootstrap (more patients eligible than ``continuation.bootstrap.analytic_above_n``): the
+# comparisons take the influence-function SE that treats the weights as known, the per-arm rows the SE of
+# ``continuation.bootstrap.analytic_arm_se`` (per outcome; known_weights has no per-arm RMST SE, which then
+# takes the working-Cox SE). Labels as the result tables print them.
+ANALYTIC_LABEL = "known-weights influence-function SE, transformed-scale Wald"
+ANALYTIC_ARM_SE_METHODS = {"known_weights": ANALYTIC_LABEL, "working_cox": ARM_SE_METHODS["working_cox"]}
+DEFAULT_ANALYTIC_ARM_SE = {"pfs": "known_weights", "os": "working_cox"}
+
 
 def arm_se_for(setting, outcome: str) -> str:
     """The per-arm SE of ``outcome`` from the config value ``continuation.bootstrap.arm_se``: one method for
@@ -55,6 +63,15 @@ def arm_se_for(setting, outcome: str) -> str:
         method = (setting or {}).get(outcome, DEFAULT_ARM_SE.get(outcome, "bootstrap"))
     if method not in ARM_SE_METHODS:
         raise ValueError(f"arm_se must be one of {sorted(ARM_SE_METHODS)}, got {method!r}")
+    return method
+
+
+def analytic_arm_se_for(setting, outcome: str) -> str:
+    """The per-arm SE of ``outcome`` without the bootstrap (``continuation.bootstrap.analytic_arm_se``: one
+    method, or outcome -> method; missing: :data:`DEFAULT_ANALYTIC_ARM_SE`)."""
+    method = setting if isinstance(setting, str) else (setting or {}).get(outcome, DEFAULT_ANALYTIC_ARM_SE.get(outcome))
+    if method not in ANALYTIC_ARM_SE_METHODS:
+        raise ValueError(f"analytic_arm_se must be one of {sorted(ANALYTIC_ARM_SE_METHODS)}, got {method!r}")
     return method
 
 
@@ -112,6 +129,16 @@ def wald_interval(est, se, scale: str = "identity", conf_level: float = 0.95, ta
         return np.nan, np.nan
     g, se_g = np.arctanh(est), se / (1 - est ** 2)
     return float(np.tanh(g - z * se_g)), float(np.tanh(g + z * se_g))
+
+
+def known_weights_interval(estimand: str, est: float, se: float, conf_level: float = 0.95,
+                           tau: float | None = None) -> tuple[float, float]:
+    """Wald interval of a CCW estimand with its known-weights SE on the estimand's scale (``se`` on the log
+    scale for ratios and the HR, as :func:`icistop.continuation.bootstrap.ccw_point` reports it)."""
+    scale = scale_of(estimand)
+    if scale == "log":
+        return log_interval(np.log(est) if _finite(est) and est > 0 else np.nan, se, conf_level)
+    return wald_interval(est, se, scale, conf_level, tau)
 
 
 def log_interval(log_est, se_log, conf_level: float = 0.95) -> tuple[float, float]:

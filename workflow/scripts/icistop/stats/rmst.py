@@ -63,7 +63,13 @@ def rmst_diff(df: pd.DataFrame, time: str, event: str, group: str, tau: float,
 
     Columns: group, reference, tau, rmst, rmst_reference, diff, se, lower, upper, z, p.
     """
-    per = rmst(df, time, event, tau, group=group, weights=weights, conf_level=conf_level).set_index("group")
+    per = rmst(df, time, event, tau, group=group, weights=weights, conf_level=conf_level)
+    return rmst_diff_from_rmst(per, tau, reference, conf_level)
+
+
+def rmst_diff_from_rmst(per: pd.DataFrame, tau: float, reference=None, conf_level: float = 0.95) -> pd.DataFrame:
+    """:func:`rmst_diff` from the per-group RMST table of :func:`rmst` / :func:`rmst_from_table`."""
+    per = per.set_index("group")
     if reference is None:
         reference = per.index[0]
     z = norm.ppf(1 - (1 - conf_level) / 2)

@@ -21,7 +21,7 @@ from icistop.stats.cox import cox_fit, ph_check
 from icistop.stats.km import followup_reverse_km, km_at, km_median, km_table, kmunicate_table
 from icistop.stats.logrank import logrank
 from icistop.stats.piecewise import piecewise_hazard
-from icistop.stats.rmst import rmst, rmst_diff
+from icistop.stats.rmst import rmst_diff_from_rmst, rmst_from_table
 
 OVERALL = "overall"
 KEYS = ["endpoint", "grouping"]
@@ -252,19 +252,22 @@ def rmst_analyses(endpoints: pd.DataFrame, taus, after_stop: list[str], from_sta
     out = {"rmst": [], "rmst_diff": []}
     notes: list[dict] = []
     for endpoint, data in analysable(endpoints, notes, "RMST"):
-        for tau in taus:
-            out["rmst"].append(_tag(rmst(data, "time", "event", tau, conf_level=conf_level), endpoint.name, OVERALL))
-            for grouping in groupings_for(endpoint, after_stop, from_start):
-                sub = usable_groups(data, grouping)
-                if sub[grouping].nunique() < 2:
-                    continue
-                out["rmst"].append(_tag(rmst(sub, "time", "event", tau, group=grouping, conf_level=conf_level),
-                                        endpoint.name, grouping))
+        # one Kaplan-Meier table per grouping, read at every tau
+        overall = km_table(data, "time", "event", conf_level=conf_level)
+        grouped = {}
+        for grouping in groupings_for(endpoint, after_stop, from_start):
+            sub = usable_groups(data, grouping)
+            if sub[grouping].nunique() >= 2:
                 ref = reference_levels.get(grouping)
-                if ref not in set(sub[grouping]):
-                    ref = None
-                out["rmst_diff"].append(_tag(rmst_diff(sub, "time", "event", grouping, tau, reference=ref,
-                                                       conf_level=conf_level), endpoint.name, grouping))
+                grouped[grouping] = (km_table(sub, "time", "event", group=grouping, conf_level=conf_level),
+                                     ref if ref in set(sub[grouping]) else None)
+        for tau in taus:
+            out["rmst"].append(_tag(rmst_from_table(overall, tau, conf_level), endpoint.name, OVERALL))
+            for grouping, (table, ref) in grouped.items():
+                per = rmst_from_table(table, tau, conf_level)
+                out["rmst"].append(_tag(per, endpoint.name, grouping))
+                out["rmst_diff"].append(_tag(rmst_diff_from_rmst(per, tau, reference=ref, conf_level=conf_level),
+                                             endpoint.name, grouping))
     return {k: _combine(v, k) for k, v in out.items()}, notes
 
 
