@@ -102,13 +102,8 @@ def estimates_table(point: dict, boot: pd.DataFrame, ci_method: str = "transform
     rules = rules or Rules()
     rows = []
     for key in _estimand_keys(point):
-        arms, suffix = _arms_of(key)
-        events = {a: point.get(f"events_{a}{suffix}") for a in arms}
-        row = {"estimand": key, "estimate": _num(point.get(key)), "ci_method": CI_METHOD_LABELS[ci_method],
-               "known_weights_se": _num(point.get(_known_weights_key(key))),
-               "events_A": _num(events.get("A")), "events_B": _num(events.get("B")),
-               "n_followed_A": _num(point.get("n_followed_A")), "n_followed_B": _num(point.get("n_followed_B"))}
-        reason = _structural_reason(key, point, arms, suffix)
+        row, arms, events, reason = _row_start(point, key)
+        row["ci_method"] = CI_METHOD_LABELS[ci_method]
         values, n_failed = replicate_usable(boot, key, "cox_converged" if key in ("hr", "loghr") else None)
         row.update(n_boot=len(values), n_boot_failed=n_failed)
         if reason:
@@ -126,10 +121,8 @@ def estimates_table(point: dict, boot: pd.DataFrame, ci_method: str = "transform
             lo, hi = wald_interval(row["estimate"], se, scale, conf_level, tau)
             row["ci_method"] = ARM_SE_METHODS[arm_se]
         row.update(se=se, boot_se=bse, lower=lo, upper=hi, percentile_lower=plo, percentile_upper=phi)
-        reason = first_reason(
-            events_reason({ARM_NAMES[a]: v for a, v in events.items()}, rules) if len(arms) == 2 else None,
-            ci_ratio_reason(lo, hi, rules) if scale == "log" else None,
-            failed_reason(n_failed, n_failed + len(values), rules))
+        reason = first_reason(_printable_reason(events, scale, lo, hi, rules),
+                              failed_reason(n_failed, n_failed + len(values), rules))
         row.update(estimable=reason is None, reason=reason or "")
         rows.append(row)
     return pd.DataFrame(rows, columns=ESTIMATE_COLUMNS)
@@ -145,6 +138,25 @@ def _known_weights_key(key: str) -> str:
     return "se_" + ("log" + key if key.startswith("ratio_") else "loghr" if key == "hr" else key)
 
 
+def _row_start(point: dict, key: str) -> tuple[dict, list[str], dict, str | None]:
+    """(row with the estimand's point estimate, known-weights SE, events and followed counts; the arms it rests
+    on; its events per arm; why no number exists, or None): what both interval modes share."""
+    arms, suffix = _arms_of(key)
+    events = {a: point.get(f"events_{a}{suffix}") for a in arms}
+    row = {"estimand": key, "estimate": _num(point.get(key)),
+           "known_weights_se": _num(point.get(_known_weights_key(key))),
+           "events_A": _num(events.get("A")), "events_B": _num(events.get("B")),
+           "n_followed_A": _num(point.get("n_followed_A")), "n_followed_B": _num(point.get("n_followed_B"))}
+    return row, arms, events, _structural_reason(key, point, arms, suffix)
+
+
+def _printable_reason(events: dict, scale: str, lo: float, hi: float, rules: Rules) -> str | None:
+    """Why an estimate with a number is not printed: too few events in a compared arm, or a ratio's CI too wide."""
+    return first_reason(
+        events_reason({ARM_NAMES[a]: v for a, v in events.items()}, rules) if len(events) == 2 else None,
+        ci_ratio_reason(lo, hi, rules) if scale == "log" else None)
+
+
 def _analytic_estimates(point: dict, arm_method: str, rules: Rules, conf_level: float, tau: float | None
                         ) -> pd.DataFrame:
     """Rows of :func:`estimates_table` with analytic SEs only (see there)."""
@@ -152,29 +164,21 @@ def _analytic_estimates(point: dict, arm_method: str, rules: Rules, conf_level: 
         raise ValueError(f"analytic_arm_se must be one of {sorted(ANALYTIC_ARM_SE_METHODS)}")
     rows = []
     for key in _estimand_keys(point):
-        arms, suffix = _arms_of(key)
-        events = {a: point.get(f"events_{a}{suffix}") for a in arms}
-        kw = _num(point.get(_known_weights_key(key)))
-        row = {"estimand": key, "estimate": _num(point.get(key)), "known_weights_se": kw, "boot_se": np.nan,
-               "percentile_lower": np.nan, "percentile_upper": np.nan, "n_boot": 0, "n_boot_failed": 0,
-               "events_A": _num(events.get("A")), "events_B": _num(events.get("B")),
-               "n_followed_A": _num(point.get("n_followed_A")), "n_followed_B": _num(point.get("n_followed_B"))}
+        row, arms, events, reason = _row_start(point, key)
+        row.update(boot_se=np.nan, percentile_lower=np.nan, percentile_upper=np.nan, n_boot=0, n_boot_failed=0)
         per_arm = arms != ["A", "B"]
         if per_arm and (arm_method == "working_cox" or key in ("rmst_A", "rmst_B")) and f"se_model_{key}" in point:
             se, label = _num(point[f"se_model_{key}"]), ANALYTIC_ARM_SE_METHODS["working_cox"]
         else:
-            se, label = kw, ANALYTIC_LABEL
+            se, label = row["known_weights_se"], ANALYTIC_LABEL
         row["ci_method"] = label
-        reason = _structural_reason(key, point, arms, suffix)
         if reason:
             row.update(estimate=np.nan, se=np.nan, lower=np.nan, upper=np.nan, estimable=False, reason=reason)
             rows.append(row)
             continue
         scale = scale_of(key)
         lo, hi = known_weights_interval(key, row["estimate"], se, conf_level, tau)
-        reason = first_reason(
-            events_reason({ARM_NAMES[a]: v for a, v in events.items()}, rules) if len(arms) == 2 else None,
-            ci_ratio_reason(lo, hi, rules) if scale == "log" else None)
+        reason = _printable_reason(events, scale, lo, hi, rules)
         row.update(se=se, lower=lo, upper=hi, estimable=reason is None, reason=reason or "")
         rows.append(row)
     return pd.DataFrame(rows, columns=ESTIMATE_COLUMNS)
@@ -213,7 +217,8 @@ def interaction_table(point: dict, boot: pd.DataFrame, marker: str | None, rules
                                   failed_reason(n_failed, n_failed + len(values), rules))
         out.append({"marker": marker, "quantity": label, "hr": np.exp(b) if np.isfinite(b) else np.nan,
                     "lower": lo, "upper": hi, "n_boot": len(values),
-                    "ci_method": "robust (known-weights) SE, log-scale Wald" if analytic else "bootstrap SE, log-scale Wald",
+                    "ci_method": ("robust (known-weights) SE, log-scale Wald" if analytic
+                                  else "bootstrap SE, log-scale Wald"),
                     "n_boot_failed": n_failed, "percentile_lower": float(plo), "percentile_upper": float(phi),
                     "robust_lower": rlo, "robust_upper": rhi,
                     "events": _events_label(ev),

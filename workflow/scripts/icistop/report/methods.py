@@ -246,6 +246,13 @@ def arm_se_of(results: dict | None, configured, outcome: str) -> str:
     return labels[label] if label in labels else arm_se_for(configured, outcome)
 
 
+def _per_outcome(setting):
+    """A per-outcome config value (one string for every outcome, or outcome -> value) as a plain str / dict."""
+    if setting is None or isinstance(setting, str):
+        return setting
+    return {o: setting.get(o) for o in ("pfs", "os") if setting.get(o)}
+
+
 def continuation_paragraphs(continuation: dict | None, results: dict | None = None) -> list[str] | None:
     """``results``: values of the continuation section (the CI method and estimability as the tables
     have them), so that the text describes what was computed."""
@@ -295,9 +302,7 @@ def continuation_paragraphs(continuation: dict | None, results: dict | None = No
         seed = boot.get("seed")
         shards = boot.get("n_shards")
         method = ci_method_of(results, boot.get("ci_method"))
-        setting = boot.get("arm_se")
-        setting = setting if isinstance(setting, str) or setting is None else {o: setting.get(o) for o in ("pfs", "os")
-                                                                                if setting.get(o)}
+        setting = _per_outcome(boot.get("arm_se"))
         outcomes = [str(o) for o in (c.get("outcomes") or ["pfs"])]
         model = [o.upper() for o in outcomes if method == "transformed_wald"
                  and arm_se_of(results, setting, o) == "working_cox"]
@@ -314,9 +319,7 @@ def continuation_paragraphs(continuation: dict | None, results: dict | None = No
                         "1); in the simulation study the bootstrap SE undercovered these estimates where a few "
                         "heavily weighted patients carry a strategy.")
         threshold = boot.get("analytic_above_n", 200000)
-        analytic_setting = boot.get("analytic_arm_se")
-        if analytic_setting is not None and not isinstance(analytic_setting, str):
-            analytic_setting = {o: analytic_setting.get(o) for o in ("pfs", "os") if analytic_setting.get(o)}
+        analytic_setting = _per_outcome(boot.get("analytic_arm_se"))
         if method == "analytic":
             per_arm = {o.upper(): analytic_arm_se_for(analytic_setting, o) for o in outcomes}
             arm_words = "; ".join((f"{o}: " if len(set(per_arm.values())) > 1 else "") + (

@@ -353,18 +353,19 @@ def _newton(evaluate, p: int, max_iter: int, tol: float, loglik=None):
     converged = False
     it = 0
     taken = np.zeros(p)
+    full = None  # the full evaluation of the last trial step, when ``loglik`` is not given
+
+    def trial(b):
+        nonlocal full
+        if loglik is not None:
+            return loglik(b)
+        full = evaluate(b)
+        return full[0]
+
     for it in range(1, max_iter + 1):
         step = _solve(I, U)
         new = beta + step
         full = None
-
-        def trial(b):
-            nonlocal full
-            if loglik is not None:
-                return loglik(b)
-            full = evaluate(b)
-            return full[0]
-
         ll_new = trial(new)
         halvings = 0
         while (not np.isfinite(ll_new) or ll_new < ll - 1e-12 * abs(ll)) and halvings < 30:
